@@ -1,0 +1,88 @@
+"""Chunking: a document becomes one chunk per heading section, located at ``page/#anchor``.
+
+Pure: takes a Document and its rendered sections, returns Chunks; no I/O. Sections longer than
+the embedding model's window are split into overlapping windows that keep their anchor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+from kb.documents import Document
+from kb.rendering import Section
+
+# all-MiniLM-L6-v2 reads 256 word pieces; ~1.3 word pieces per English word, and the title and
+# section path take some, so windows hold 150 words with 30 words of overlap.
+WINDOW_WORDS = 150
+OVERLAP_WORDS = 30
+TEXT_TEMPLATE = "{title} > {section}\n{text}"
+# Link lists, not prose: indexing them only adds keyword noise.
+_UNINDEXED_SECTIONS = {"Related resources"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    key: str  # "doc-id#anchor@window", stable across builds
+    doc_id: str
+    title: str
+    section: str
+    section_path: list[str]
+    anchor: str
+    url: str
+    type: str
+    summary: str
+    core_areas: list[str]
+    evidence: str | None
+    sites: list[str]
+    components: list[str]
+    text: str
+    hash: str
+
+    @property
+    def embed_text(self) -> str:
+        section = " > ".join(self.section_path) or "Overview"
+        return TEXT_TEMPLATE.format(title=self.title, section=section, text=self.text)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
+    """Split one document into chunks (the page itself first, then its sections)."""
+    m = doc.meta
+    out: list[Chunk] = []
+    for section in sections:
+        if section.title in _UNINDEXED_SECTIONS:
+            continue
+        text = section.text
+        if section.level == 0:
+            # Text before the first heading belongs to the page; lead with its summary.
+            lead = [m.summary]
+            if m.evidence:
+                lead.append(f"Evidence: {m.evidence.rating}. {m.evidence.basis}")
+            text = "\n".join([*lead, text]).strip()
+        if not text:
+            continue
+        for n, window in enumerate(_windows(text)):
+            key = f"{doc.id}#{section.anchor}@{n}"
+            url = doc.url + (f"#{section.anchor}" if section.anchor else "")
+            body = dict(
+                key=key, doc_id=doc.id, title=m.title, section=section.title or m.title,
+                section_path=section.path, anchor=section.anchor, url=url, type=m.type,
+                summary=m.summary, core_areas=list(m.core_areas),
+                evidence=m.evidence.rating if m.evidence else None, sites=list(m.sites),
+                components=list(m.components), text=window,
+            )
+            digest = hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:16]
+            out.append(Chunk(**body, hash=digest))
+    return out
+
+
+def _windows(text: str) -> list[str]:
+    words = text.split(" ")
+    if len(words) <= WINDOW_WORDS:
+        return [text]
+    step = WINDOW_WORDS - OVERLAP_WORDS
+    return [" ".join(words[i : i + WINDOW_WORDS])
+            for i in range(0, max(len(words) - OVERLAP_WORDS, 1), step)]

@@ -1,0 +1,113 @@
+"""The static site: MkDocs Material, built from the same docs as the index.
+
+The site builds with a plain ``mkdocs build --strict``. ``build_site`` adds what front matter and
+the index know and a hand-kept mkdocs.yml would not: the navigation (briefs grouped by primary
+core area, in the taxonomy's order) and the related briefs computed from the embeddings. It calls
+MkDocs as a library, so no MkDocs hook or third-party plugin is involved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kb.documents import Document
+from kb.errors import KBError
+from kb.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+STAMP = ".kb-build.json"
+
+
+def site_inputs_hash(docs_dir: Path, mkdocs_config: Path, taxonomy_file: Path,
+                     related: dict[str, Any]) -> str:
+    """Hash of everything the built site depends on, to tell whether it is stale."""
+    h = hashlib.sha256()
+    for path in sorted([*docs_dir.rglob("*"), mkdocs_config, taxonomy_file]):
+        if path.is_file():
+            h.update(str(path).encode())
+            h.update(path.read_bytes())
+    h.update(json.dumps(related, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def site_is_current(site_dir: Path, inputs_hash: str) -> bool:
+    try:
+        return json.loads((site_dir / STAMP).read_text())["inputs"] == inputs_hash
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def build_nav(docs: list[Document], taxonomy: Taxonomy) -> list[dict[str, Any]]:
+    """Home, About, Core areas, Briefs (by primary area), Sites, DOJ components, Contribute."""
+    by_id = {d.id: d for d in docs}
+    used: set[str] = set()
+
+    def page(doc_id: str) -> str:
+        used.add(doc_id)
+        return f"{doc_id}.md"
+
+    def folder(prefix: str, order: list[str] | None = None) -> list[Any]:
+        ids = [d.id for d in docs if d.id.startswith(prefix + "/") and d.id != f"{prefix}/index"]
+        if order is not None:
+            ids = [f"{prefix}/{s}" for s in order if f"{prefix}/{s}" in by_id] + sorted(
+                i for i in ids if i.split("/", 1)[1] not in order)
+        else:
+            ids.sort(key=lambda i: by_id[i].title.casefold())
+        head = [page(f"{prefix}/index")] if f"{prefix}/index" in by_id else []
+        return head + [page(i) for i in ids]
+
+    briefs = [page("briefs/index")] if "briefs/index" in by_id else []
+    for area in taxonomy.core_areas:
+        in_area = sorted((d for d in docs if d.type == "practice-brief"
+                          and d.meta.core_areas[:1] == [area.slug]),
+                         key=lambda d: d.title.casefold())
+        if in_area:
+            briefs.append({area.name: [page(d.id) for d in in_area]})
+    nav: list[dict[str, Any]] = []
+    if "index" in by_id:
+        nav.append({"Home": page("index")})
+    sections = [
+        ("About", folder("about", ["psp-overview", "engagement-models", "site-selection"])),
+        ("Core areas", folder("areas", taxonomy.area_slugs)),
+        ("Briefs", briefs),
+        ("Sites", folder("sites")),
+        ("DOJ components", folder("components", taxonomy.component_slugs)),
+        ("Contribute", folder("contribute")),
+    ]
+    nav += [{name: items} for name, items in sections if items]
+    used.add("search")  # reached from the header, not the navigation
+    rest = [page(d.id) for d in docs if d.id not in used]
+    if rest:
+        nav.append({"More": rest})
+    return nav
+
+
+def build_site(*, mkdocs_config: Path, docs_dir: Path, site_dir: Path, docs: list[Document],
+               taxonomy: Taxonomy, related: dict[str, Any], inputs_hash: str) -> None:
+    """Build into a temporary folder, then swap it in, so a failed build leaves the old site."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    tmp = site_dir.with_name(site_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        cfg = load_config(str(mkdocs_config), docs_dir=str(docs_dir.resolve()),
+                          site_dir=str(tmp.resolve()), nav=build_nav(docs, taxonomy), strict=True)
+        cfg.extra["related"] = related
+        build(cfg)
+    except (MkDocsException, OSError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise KBError(f"the site build failed: {exc}") from exc
+    (tmp / STAMP).write_text(json.dumps({"inputs": inputs_hash}))
+    old = site_dir.with_name(site_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if site_dir.exists():
+        site_dir.rename(old)
+    tmp.rename(site_dir)
+    shutil.rmtree(old, ignore_errors=True)
