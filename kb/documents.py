@@ -24,6 +24,7 @@ from kb.taxonomy import Taxonomy
 _MKDOCS_KEYS = {"hide", "template", "search", "status", "icon", "description", "tags", "subtitle"}
 # Words that mark an unfinished draft (the brief template uses TODO).
 _PLACEHOLDER = re.compile(r"\b(TODO|FIXME|lorem ipsum)\b")
+_INLINE_CODE = re.compile(r"`[^`]*`")
 # Briefs share one shape so that readers (and search anchors) find the same sections everywhere.
 BRIEF_SECTIONS = [
     "What it is",
@@ -243,9 +244,11 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
 
 def _check_body(doc: Document, text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if i >= doc.body_line or not line.lstrip().startswith("#"):
-            match = _PLACEHOLDER.search(line)
+    # Placeholders count in prose, not where the text shows code (`TODO` written as an example).
+    front = text.split("\n")[: doc.body_line - 1]
+    for i, line in enumerate(front + _outside_fences(doc.body), start=1):
+        if not line.lstrip().startswith("#") or i >= doc.body_line:
+            match = _PLACEHOLDER.search(_INLINE_CODE.sub("", line))
             if match:
                 out.append((i, f"template placeholder '{match.group(0)}' left in the text; "
                                "replace it with real content before merging"))

@@ -24,6 +24,12 @@ class Term(BaseModel):
     description: str = ""
 
 
+class DocumentType(Term):
+    # Multiplies a document's fused score: landing pages and guides mention every topic in
+    # passing, so they should not outrank the brief that treats it.
+    search_weight: float = 1.0
+
+
 class Component(Term):
     abbreviation: str
 
@@ -46,7 +52,7 @@ class Site(BaseModel):
 
 class Taxonomy(BaseModel):
     core_areas: list[Term]
-    document_types: list[Term]
+    document_types: list[DocumentType]
     evidence_ratings: list[Term]
     team_approaches: list[Term]
     components: list[Component]

@@ -1,0 +1,223 @@
+"""``kb``: the command line. Thin commands that each call one library function.
+
+Errors from kb become a message on stderr and exit 1; bad arguments exit 2 (typer's usage error).
+Heavy modules (torch, FAISS, MkDocs) are imported inside the commands, so ``kb --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kb.errors import ContentError, KBError
+from kb.settings import Settings
+
+app = typer.Typer(help="The PSP Community of Practice knowledge base.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+new_app = typer.Typer(help="Scaffold new content.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+
+DocsOpt = Annotated[Path | None, typer.Option("--docs", help="Docs folder [env KB_DOCS_DIR]",
+                                              show_default=False)]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder [env KB_INDEX_DIR]",
+                                               show_default=False)]
+AreaOpt = Annotated[list[str] | None, typer.Option("--area", help="A core area slug (repeatable)")]
+
+
+def _settings(docs: Path | None, index: Path | None, **more) -> Settings:
+    overrides = {k: v for k, v in {"docs_dir": docs, "index_dir": index, **more}.items()
+                 if v is not None}
+    return Settings(**overrides)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@new_app.command("brief")
+def new_brief_cmd(
+    title: Annotated[str, typer.Option("--title", help="The brief's title")],
+    area: AreaOpt = None,
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Write docs/briefs/<slug>.md from the brief template."""
+    from kb.scaffold import new_brief
+    from kb.taxonomy import load_taxonomy
+
+    s = _settings(docs, index)
+    try:
+        path = new_brief(s.docs_dir, title, area or [], load_taxonomy(s.taxonomy))
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {path}: replace every TODO, then run 'kb check'")
+
+
+@app.command()
+def check(docs: DocsOpt = None, index: IndexOpt = None) -> None:
+    """Validate all content; print path:line: message per problem. Writes nothing."""
+    from kb.taxonomy import load_taxonomy
+    from kb.validation import check_content
+
+    s = _settings(docs, index)
+    try:
+        found, problems = check_content(s.docs_dir, load_taxonomy(s.taxonomy), s.mkdocs_config)
+    except ContentError as exc:
+        found, problems = [], exc.problems
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    for p in problems:
+        typer.echo(str(p))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s) in {s.docs_dir}", err=True)
+        raise typer.Exit(1)
+    briefs = sum(1 for d in found if d.type == "practice-brief")
+    typer.echo(f"ok: {len(found)} documents ({briefs} practice briefs) in {s.docs_dir}, no problems")
+
+
+@app.command("index")
+def index_cmd(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even when up to date")] = False,
+) -> None:
+    """Build or update the search index (only changed chunks are re-embedded), atomically."""
+    from kb.workflow import update_index
+
+    s = _settings(docs, index)
+    try:
+        report = update_index(s, force=force, progress=True)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    if report is None:
+        typer.echo(f"index at {s.index_dir} is up to date")
+    else:
+        typer.echo(f"indexed {report.documents} documents as {report.chunks} chunks "
+                   f"({report.embedded} embedded, {report.reused} reused) in "
+                   f"{report.seconds:.1f} s: version {report.version}")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words")],
+    area: AreaOpt = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Document type")] = None,
+    k: Annotated[int, typer.Option("--k", help="Number of results (1-50)")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Search the index from the shell."""
+    from kb.search import Query
+    from kb.workflow import open_searcher
+
+    s = _settings(docs, index)
+    try:
+        searcher = open_searcher(s)
+        result = searcher.search(Query(q=query, k=k, areas=tuple(area or ()),
+                                       types=tuple(type_ or ())))
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps(asdict(result), indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{result.total} matching documents for {result.query!r}")
+    for n, hit in enumerate(result.results, 1):
+        plain = hit.snippet.replace("<mark>", "").replace("</mark>", "")
+        typer.echo(f"{n:2}. {hit.title}  [{', '.join(hit.core_areas)}]\n    {hit.url}\n"
+                   f"    {hit.section}: {plain}")
+
+
+@app.command()
+def site(docs: DocsOpt = None, index: IndexOpt = None,
+         force: Annotated[bool, typer.Option(help="Rebuild even when up to date")] = False) -> None:
+    """Build the static site (with related briefs from the index) when stale."""
+    from kb.workflow import update_site
+
+    s = _settings(docs, index)
+    try:
+        built = update_site(s, force=force)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"site built in {s.site_dir}" if built else f"site in {s.site_dir} is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface [env KB_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env KB_PORT]")] = None,
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Build what is stale, then serve the site and the API."""
+    import uvicorn
+
+    from kb.workflow import update_index, update_site
+    from search_service.main import create_app
+
+    s = _settings(docs, index, host=host, port=port)
+    try:
+        update_index(s, progress=True)
+        update_site(s)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"serving http://{s.host}:{s.port}/")
+    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
+
+
+@app.command("eval")
+def eval_cmd(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    golden: Annotated[Path | None, typer.Option(help="Golden query set (YAML)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Run the golden query set: nDCG@10, MRR@10, Recall@5/@20 per method."""
+    from kb.evaluation import DEFAULT_GOLDEN, evaluate, format_table
+    from kb.workflow import open_searcher
+
+    s = _settings(docs, index)
+    try:
+        report = evaluate(open_searcher(s), golden or DEFAULT_GOLDEN, s.site_dir)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps(report, indent=2) if as_json else format_table(report))
+
+
+@app.command()
+def bench(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    out: Annotated[Path, typer.Option(help="Where to write the JSON figures")] = Path(
+        "bench.json"),
+    quick: Annotated[bool, typer.Option(help="Fewer requests (for a smoke run)")] = False,
+) -> None:
+    """Latency, throughput, build time and memory, against a real server over HTTP."""
+    from kb.bench import format_table, run_bench
+
+    s = _settings(docs, index)
+    try:
+        figures = run_bench(s, quick=quick)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    out.write_text(json.dumps(figures, indent=2))
+    typer.echo(format_table(figures))
+    typer.echo(f"figures written to {out}")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "WARNING"),
+                        format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Evaluation: the golden query set against hybrid search, each arm alone, and the site's own
+built-in keyword search (Material's lunr index, evaluated with the lunr Python package)."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.errors import KBError
+from kb.search import Query, Searcher
+
+DEFAULT_GOLDEN = Path(__file__).with_name("golden.yml")
+METRICS = ["ndcg@10", "mrr@10", "recall@5", "recall@20"]
+METHODS = ["hybrid", "dense", "lexical", "builtin"]
+DEPTH = 20
+
+
+def load_golden(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        queries = data["queries"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise KBError(f"{path}: cannot read the golden set: {exc}") from exc
+    return queries
+
+
+def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]:
+    """Score every method on the golden set; returns {method: {metric: value}, ...}."""
+    from ranx import Qrels, Run, evaluate as ranx_evaluate
+
+    queries = load_golden(golden)
+    known = set(searcher.document_ids())
+    missing = sorted({d for q in queries for d in q["relevant"] if d not in known})
+    if missing:
+        raise KBError(f"{golden}: relevant documents not in the index: {', '.join(missing)}")
+    qrels = Qrels({f"q{i}": {d: int(g) for d, g in q["relevant"].items()}
+                   for i, q in enumerate(queries)})
+    builtin = BuiltinSearch(site_dir, known)
+    runs: dict[str, dict[str, list[str]]] = {m: {} for m in METHODS}
+    for i, q in enumerate(queries):
+        for method in ("hybrid", "dense", "lexical"):
+            result = searcher.search(Query(q=q["q"], k=DEPTH, method=method))
+            runs[method][f"q{i}"] = [h.id for h in result.results]
+        runs["builtin"][f"q{i}"] = builtin.search(q["q"], DEPTH)
+    report: dict[str, Any] = {"queries": len(queries), "methods": {}}
+    for method, ranked in runs.items():
+        run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ids)} or {"__none__": 0.0}
+                   for qid, ids in ranked.items()})
+        scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
+        report["methods"][method] = {m: round(float(scores[m]), 4) for m in METRICS}
+    report["per_query"] = [
+        {"q": q["q"], **{m: runs[m][f"q{i}"][:3] for m in METHODS}} for i, q in enumerate(queries)
+    ]
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    lines = [f"golden set: {report['queries']} queries",
+             f"{'method':<10}" + "".join(f"{m:>11}" for m in METRICS)]
+    for method, scores in report["methods"].items():
+        lines.append(f"{method:<10}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
+    return "\n".join(lines)
+
+
+class BuiltinSearch:
+    """The site's own keyword search, rebuilt from ``site/search/search_index.json``.
+
+    Material indexes title (boost 1000), text and tags with lunr and adds a trailing wildcard to
+    each query term; we mirror that with the lunr Python port and keep each page's best section.
+    """
+
+    def __init__(self, site_dir: Path, known_ids: set[str]):
+        import json
+
+        from lunr import lunr
+
+        path = site_dir / "search" / "search_index.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KBError(f"{path}: the built site's search index is missing; run 'kb site'"
+                          ) from exc
+        self._known = known_ids
+        docs = [{"location": d["location"], "title": _plain(d.get("title", "")),
+                 "text": _plain(d.get("text", "")), "tags": " ".join(d.get("tags") or [])}
+                for d in data["docs"]]
+        self._index = lunr(ref="location", fields=[
+            {"field_name": "title", "boost": 1000}, {"field_name": "text"},
+            {"field_name": "tags", "boost": 1000000}], documents=docs)
+
+    def search(self, q: str, k: int) -> list[str]:
+        terms = [t for t in re.split(r"[\s\-]+", q.lower()) if re.fullmatch(r"\w+", t)]
+        if not terms:
+            return []
+        query = " ".join(f"{t} {t}*" for t in terms)
+        out: list[str] = []
+        for hit in self._index.search(query):
+            doc_id = self._doc_id(hit["ref"])
+            if doc_id not in out:
+                out.append(doc_id)
+            if len(out) == k:
+                break
+        return out
+
+    def _doc_id(self, location: str) -> str:
+        """'briefs/x/#a' → 'briefs/x'; 'areas/' → 'areas/index'; '' → 'index'."""
+        path = location.split("#", 1)[0].strip("/")
+        if not path:
+            return "index"
+        return path if path in self._known else f"{path}/index"
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+

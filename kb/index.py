@@ -1,0 +1,254 @@
+"""The index artifact: build it (incrementally, atomically) and open it (verified).
+
+On disk::
+
+    <index dir>/
+      CURRENT                 name of the live version (replaced atomically)
+      versions/<version>/
+        manifest.json         schema, model and weights hash, template, counts, hashes, file sums
+        vectors.faiss         exact inner-product index (IndexIDMap2 over IndexFlatIP)
+        chunks.jsonl          one chunk per line, in the order of the vectors
+        bm25/                 bm25s index over the same chunks (JSON + NumPy, no pickle)
+
+A build writes a new version folder and only then points CURRENT at it, so a build that fails or
+is killed leaves the previous version live and served. Unchanged chunks reuse the previous
+version's vectors (matched by content hash), so editing one brief embeds only its changed chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from kb.chunking import TEXT_TEMPLATE, Chunk, chunk_document
+from kb.documents import Document
+from kb.embedding import Embedder
+from kb.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from kb.lexical import LexicalIndex
+from kb.rendering import render_page
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_CURRENT = "CURRENT"
+_FILES = ("vectors.faiss", "chunks.jsonl")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    version: str
+    documents: int
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+
+
+@dataclass
+class IndexData:
+    """An opened, verified index version."""
+
+    path: Path
+    version: str
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (n, dim) float32, normalized, row i is chunks[i]
+    faiss_index: faiss.Index
+    lexical: LexicalIndex
+
+
+def chunk_documents(docs: list[Document], mkdocs_config: Path | None) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks += chunk_document(doc, render_page(doc.body, mkdocs_config).sections)
+    return chunks
+
+
+def document_hashes(docs_dir: Path) -> dict[str, str]:
+    """Content hash of each Markdown file, keyed by document id (what staleness compares)."""
+    out = {}
+    for path in sorted(docs_dir.rglob("*.md")):
+        rel = path.relative_to(docs_dir)
+        if rel.parts[0] == "overrides":
+            continue
+        out[rel.with_suffix("").as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return out
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / _CURRENT).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def index_is_current(index_dir: Path, docs_dir: Path, embedder: Embedder) -> bool:
+    """True when the live index was built from these exact files with this model."""
+    version = current_version(index_dir)
+    if version is None:
+        return False
+    try:
+        manifest = json.loads((index_dir / "versions" / version / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("schema_version") == SCHEMA_VERSION
+            and manifest.get("model", {}).get("name") == embedder.name
+            and manifest.get("documents") == document_hashes(docs_dir))
+
+
+def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embedder, *,
+                mkdocs_config: Path | None = Path("mkdocs.yml"),
+                progress: bool = False) -> BuildReport:
+    """Build a new index version from ``docs`` and make it live; reuse unchanged vectors."""
+    started = time.perf_counter()
+    chunks = chunk_documents(docs, mkdocs_config)
+    previous = _previous_vectors(index_dir, embedder)
+    todo = [c for c in chunks if c.hash not in previous]
+    if todo:
+        fresh = embedder.embed([c.embed_text for c in todo], progress=progress)
+        previous.update(zip((c.hash for c in todo), fresh, strict=True))
+    dim = embedder.dimension
+    vectors = (np.stack([previous[c.hash] for c in chunks]).astype(np.float32)
+               if chunks else np.zeros((0, dim), np.float32))
+
+    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    versions = index_dir / "versions"
+    tmp = versions / f".{version}.partial"
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        ids = np.array([_stable_id(c.key) for c in chunks], dtype=np.int64)
+        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if len(chunks):
+            flat.add_with_ids(vectors, ids)
+        faiss.write_index(flat, str(tmp / "vectors.faiss"))
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+        LexicalIndex.build([c.embed_text for c in chunks] or [""]).save(tmp / "bm25")
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "version": version,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": {"name": embedder.name, "weights_sha256": embedder.fingerprint,
+                      "dimension": dim, "normalized": True},
+            "text_template": TEXT_TEMPLATE,
+            "chunk_count": len(chunks),
+            "document_count": len(docs),
+            "documents": document_hashes(docs_dir),
+            "files": {name: _file_sha256(tmp / name) for name in _FILES},
+        }
+        # The manifest is written last: a folder without one is never opened.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _fsync_tree(tmp)
+        final = versions / version
+        tmp.rename(final)
+        _point_current(index_dir, version)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(versions, keep={version, *_recent(versions, 2)})
+    return BuildReport(version=version, documents=len(docs), chunks=len(chunks),
+                       embedded=len(todo), reused=len(chunks) - len(todo),
+                       seconds=time.perf_counter() - started)
+
+
+def open_index(index_dir: Path, embedder: Embedder | None = None,
+               version: str | None = None) -> IndexData:
+    """Open the live (or named) version and verify it; refuse another model's index."""
+    version = version or current_version(index_dir)
+    if version is None:
+        raise IndexNotFound(f"no index at {index_dir}; build one with 'kb index'")
+    path = index_dir / "versions" / version
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except FileNotFoundError as exc:
+        raise IndexCorrupt(f"index version {version} at {path} has no manifest.json; "
+                           "rebuild it with 'kb index'") from exc
+    except ValueError as exc:
+        raise IndexCorrupt(f"{path / 'manifest.json'} is not valid JSON; rebuild with 'kb index'"
+                           ) from exc
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise IndexMismatch(f"index at {path} has schema version {manifest.get('schema_version')}, "
+                            f"this kb reads version {SCHEMA_VERSION}; rebuild with 'kb index'")
+    if embedder is not None:
+        model = manifest.get("model", {})
+        if model.get("name") != embedder.name or model.get("weights_sha256") != embedder.fingerprint:
+            raise IndexMismatch(
+                f"index at {path} was built with model {model.get('name')!r} "
+                f"(weights {str(model.get('weights_sha256'))[:12]}), but the configured model is "
+                f"{embedder.name!r} (weights {embedder.fingerprint[:12]}); rebuild with 'kb index'")
+    for name, expected in manifest.get("files", {}).items():
+        if not (path / name).is_file() or _file_sha256(path / name) != expected:
+            raise IndexCorrupt(f"index file {path / name} is missing or does not match its "
+                               "checksum in manifest.json; rebuild with 'kb index'")
+    try:
+        chunks = [Chunk(**json.loads(line))
+                  for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        faiss_index = faiss.read_index(str(path / "vectors.faiss"))
+        lexical = LexicalIndex.load(path / "bm25")
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise IndexCorrupt(f"index at {path} cannot be read ({exc}); rebuild with 'kb index'"
+                           ) from exc
+    if len(chunks) != manifest["chunk_count"] or faiss_index.ntotal != len(chunks):
+        raise IndexCorrupt(f"index at {path} is partial: {len(chunks)} chunks, "
+                           f"{faiss_index.ntotal} vectors, manifest says {manifest['chunk_count']}")
+    flat = faiss.downcast_index(faiss_index.index)
+    vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    return IndexData(path=path, version=version, manifest=manifest, chunks=chunks,
+                     vectors=np.array(vectors, dtype=np.float32), faiss_index=faiss_index,
+                     lexical=lexical)
+
+
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the live version by chunk hash, when it was built with the same weights."""
+    try:
+        data = open_index(index_dir, embedder)
+    except (IndexNotFound, IndexMismatch, IndexCorrupt):
+        return {}
+    return {c.hash: data.vectors[i] for i, c in enumerate(data.chunks)}
+
+
+def _stable_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+def _point_current(index_dir: Path, version: str) -> None:
+    tmp = index_dir / f".{_CURRENT}.{os.getpid()}"
+    tmp.write_text(version + "\n")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / _CURRENT)
+
+
+def _recent(versions: Path, n: int) -> list[str]:
+    names = sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return names[-n:]
+
+
+def _prune(versions: Path, keep: set[str]) -> None:
+    """Drop old versions, keeping the live one and its predecessor (a reader may still hold it),
+    and the leftovers of builds that were killed."""
+    for p in versions.iterdir():
+        if p.is_dir() and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)

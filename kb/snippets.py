@@ -1,0 +1,41 @@
+"""Snippets: the part of a section that best matches the query, HTML-escaped, terms in <mark>."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from kb.lexical import stem, stem_terms
+
+_TOKEN = re.compile(r"(?u)\w+|\W+")
+SNIPPET_WORDS = 32
+
+
+def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
+    """A window of ``words`` words around the densest run of query terms.
+
+    The result is HTML-escaped; the only markup is ``<mark>`` around words whose stem is a
+    query term stem. With no query term in the text (a purely semantic match), the window is
+    the start of the section.
+    """
+    terms = stem_terms(query)
+    tokens = _TOKEN.findall(" ".join(text.split()))
+    word_pos = [i for i, t in enumerate(tokens) if t[:1].isalnum() or t[:1] == "_"]
+    hits = [n for n, i in enumerate(word_pos) if stem(tokens[i]) in terms]
+    start = 0
+    if hits:
+        # the window start (in words) that covers the most hits
+        best = max(hits, key=lambda h: sum(1 for x in hits if h <= x < h + words))
+        start = max(0, best - 4)
+    if not word_pos:
+        return ""
+    end = min(len(word_pos), start + words)
+    in_window = set(word_pos[start:end])
+    out = []
+    for i in range(word_pos[start], word_pos[end - 1] + 1):
+        escaped = html.escape(tokens[i], quote=False)
+        marked = i in in_window and stem(tokens[i]) in terms
+        out.append(f"<mark>{escaped}</mark>" if marked else escaped)
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(word_pos) else ""
+    return prefix + "".join(out) + suffix

@@ -1,0 +1,25 @@
+"""Dependencies: how routes reach the live index (tests override these, not globals)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from kb.search import Searcher
+from search_service.live_index import LiveIndex
+
+
+def get_live_index(request: Request) -> LiveIndex:
+    return request.app.state.live_index
+
+
+def get_searcher(live: Annotated[LiveIndex, Depends(get_live_index)]) -> Searcher:
+    searcher = live.searcher
+    if searcher is None:
+        raise HTTPException(503, detail="the search index is still loading; try again shortly")
+    return searcher
+
+
+LiveIndexDep = Annotated[LiveIndex, Depends(get_live_index)]
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]

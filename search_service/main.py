@@ -1,0 +1,68 @@
+"""The app factory: settings in, app out. The model and the index load in the lifespan, off
+import, and a watcher swaps in each newly built index version without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from kb.embedding import Embedder, SentenceTransformerEmbedder
+from kb.settings import Settings
+from kb.taxonomy import load_taxonomy
+from search_service.live_index import LiveIndex
+from search_service.routes import router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or Settings()
+    taxonomy = load_taxonomy(settings.taxonomy)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live = LiveIndex(settings, embedder or SentenceTransformerEmbedder(settings.model),
+                         taxonomy)
+        app.state.live_index = live
+        watcher = asyncio.create_task(live.watch(settings.reload_interval))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    app = FastAPI(title="PSP Community of Practice knowledge base",
+                  summary="Hybrid semantic search over practice briefs and program pages.",
+                  version="1", lifespan=lifespan)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable sentence per problem, never the raw input echoed back at length.
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body"))
+            parts.append(f"{where}: {err['msg']}" if where else err["msg"])
+        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error; the incident is logged"}, status_code=500)
+
+    app.include_router(router)
+    # The built site, last so that the API routes win; html=True serves index.html for folders.
+    app.mount("/", StaticFiles(directory=settings.site_dir, html=True, check_dir=False),
+              name="site")
+    return app

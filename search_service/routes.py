@@ -1,0 +1,110 @@
+"""The API's routes. kb's errors become HTTP errors here and nowhere else."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException
+from fastapi import Query as Param
+from fastapi.responses import JSONResponse
+
+from kb.errors import InvalidQuery, UnknownDocument
+from kb.search import MAX_K, MAX_QUERY_CHARS, Query
+from search_service.deps import LiveIndexDep, SearcherDep
+from search_service.schemas import (
+    Area,
+    ErrorResponse,
+    Health,
+    Readiness,
+    RelatedResponse,
+    SearchRequest,
+    SearchResponse,
+)
+
+router = APIRouter()
+_ERRORS = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+
+
+def _search(searcher, req: SearchRequest) -> SearchResponse:
+    started = time.perf_counter()
+    try:
+        result = searcher.search(Query(
+            q=req.q, k=req.k, areas=tuple(req.area), types=tuple(req.type),
+            evidence=tuple(req.evidence), sites=tuple(req.site),
+            components=tuple(req.component), group=req.group))
+    except InvalidQuery as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    took = (time.perf_counter() - started) * 1000
+    return SearchResponse(
+        query=result.query, took_ms=round(took, 2), total=result.total,
+        results=[{k: v for k, v in asdict(h).items() if k != "section_path"}
+                 for h in result.results],
+        facets=result.facets, query_areas=result.query_areas)
+
+
+@router.get("/api/search", response_model=SearchResponse, responses=_ERRORS,
+            summary="Hybrid semantic search")
+def search_get(
+    searcher: SearcherDep,
+    q: Annotated[str, Param(description=f"1-{MAX_QUERY_CHARS} characters")],
+    k: Annotated[int, Param(description=f"1-{MAX_K}")] = 10,
+    area: Annotated[list[str], Param(description="Core area slug, repeatable (any of)")] = [],  # noqa: B006
+    type: Annotated[list[str], Param(description="Document type, repeatable")] = [],  # noqa: B006
+    evidence: Annotated[list[str], Param(description="Evidence rating, repeatable")] = [],  # noqa: B006
+    site: Annotated[list[str], Param(description="Site slug, repeatable")] = [],  # noqa: B006
+    component: Annotated[list[str], Param(description="DOJ component, repeatable")] = [],  # noqa: B006
+    group: bool = True,
+) -> SearchResponse:
+    return _search(searcher, SearchRequest(q=q, k=k, area=area, type=type, evidence=evidence,
+                                           site=site, component=component, group=group))
+
+
+@router.post("/api/search", response_model=SearchResponse, responses=_ERRORS,
+             summary="Hybrid semantic search (JSON body)")
+def search_post(searcher: SearcherDep, req: SearchRequest) -> SearchResponse:
+    return _search(searcher, req)
+
+
+@router.get("/api/areas", response_model=list[Area], responses=_ERRORS,
+            summary="The core areas and how many documents carry each")
+def areas(searcher: SearcherDep) -> list[Area]:
+    counts = searcher.area_counts()
+    return [Area(slug=a.slug, name=a.name, description=a.description, count=counts[a.slug])
+            for a in searcher.taxonomy.core_areas]
+
+
+@router.get("/api/docs/{doc_id:path}/related", response_model=RelatedResponse,
+            responses={404: {"model": ErrorResponse}, **_ERRORS},
+            summary="Documents most similar to this one")
+def related(
+    searcher: SearcherDep,
+    doc_id: str,
+    k: Annotated[int, Param(description=f"1-{MAX_K}")] = 5,
+    type: Annotated[list[str], Param(description="Only these document types")] = [],  # noqa: B006
+) -> RelatedResponse:
+    try:
+        found = searcher.related(doc_id, k=k, types=tuple(type))
+    except UnknownDocument as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    except InvalidQuery as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    return RelatedResponse(id=doc_id, results=[asdict(r) for r in found])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
+            summary="The index is loaded")
+def readyz(live: LiveIndexDep):
+    s = live.searcher
+    if s is None:
+        body = Readiness(status="loading", detail=live.error)
+        return JSONResponse(body.model_dump(), status_code=503)
+    return Readiness(status="ready", index_version=s.data.version,
+                     model=s.data.manifest["model"]["name"], chunks=len(s.data.chunks),
+                     documents=len(s.doc_ids), detail=live.error)
