@@ -41,6 +41,16 @@ BRIEF_SECTIONS = [
 _SUBJECT_KEY = {"core-area": "area", "site": "site", "doj-component": "component"}
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML, but dates stay text so pydantic reports a bad one (2025-13-45) precisely."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: str
@@ -158,8 +168,8 @@ def parse_document(
     # fm_text starts right after the opening '---', so its line 0 is file line 1.
     body_line = text[: len(text) - len(body)].count("\n") + 1
     try:
-        node = yaml.compose(fm_text, Loader=yaml.SafeLoader)
-        raw = yaml.load(fm_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(fm_text, Loader=_FrontMatterLoader)
+        raw = yaml.load(fm_text, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
