@@ -1,0 +1,144 @@
+"""Search on a tiny index with the fake embedder: filters, facets, k, grouping, determinism."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import brief_text, write_tree
+from kb.errors import InvalidQuery
+from kb.fusion import reciprocal_rank_fusion
+from kb.search import Query
+from kb.snippets import make_snippet
+from kb.workflow import open_searcher, update_index
+
+
+@pytest.fixture
+def searcher(tiny_settings, fake_embedder):
+    update_index(tiny_settings, embedder=fake_embedder)
+    return open_searcher(tiny_settings, embedder=fake_embedder)
+
+
+def test_rrf_matches_the_formula():
+    import numpy as np
+
+    scores = reciprocal_rank_fusion([np.array([2, 0]), np.array([0, 1])], 3, k=60)
+    assert scores[0] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores[1] == pytest.approx(1 / 62)
+    assert scores[2] == pytest.approx(1 / 61)
+
+
+def test_one_result_per_document_with_its_best_section(searcher):
+    result = searcher.search(Query(q="witnesses afraid to testify", k=10))
+    ids = [h.id for h in result.results]
+    assert len(ids) == len(set(ids))
+    assert ids[0] == "briefs/witness"
+    assert result.results[0].url.startswith("/briefs/witness/")
+
+
+def test_group_false_returns_sections(searcher):
+    result = searcher.search(Query(q="witnesses afraid to testify", k=10, group=False))
+    assert len({h.id for h in result.results}) < len(result.results)
+
+
+@pytest.mark.parametrize(("filters", "check"), [
+    ({"areas": ("gun-violence",)}, lambda h: "gun-violence" in h.core_areas),
+    ({"areas": ("gun-violence", "investigations")},
+     lambda h: {"gun-violence", "investigations"} & set(h.core_areas)),
+    ({"types": ("program",)}, lambda h: h.type == "program"),
+    ({"evidence": ("mixed",)}, lambda h: h.evidence == "mixed"),
+    ({"areas": ("gun-violence",), "evidence": ("promising",)},
+     lambda h: "gun-violence" in h.core_areas and h.evidence == "promising"),
+])
+def test_filters_return_only_matching_documents(searcher, filters, check):
+    result = searcher.search(Query(q="violence", k=10, **filters))
+    assert result.results
+    assert all(check(h) for h in result.results)
+
+
+def test_filters_by_site_and_component(searcher):
+    by_site = searcher.search(Query(q="anything at all", sites=("memphis-tn",)))
+    assert [h.id for h in by_site.results] == ["briefs/witness"]
+    by_component = searcher.search(Query(q="anything at all", components=("atf",)))
+    assert [h.id for h in by_component.results] == ["briefs/gvi"]
+
+
+def test_k_results_whenever_k_matching_documents_exist(searcher):
+    # four briefs carry no word of this query; filtering still yields every one of them
+    result = searcher.search(Query(q="zebra quantum", k=4, types=("practice-brief",)))
+    assert len(result.results) == 4
+    assert len(searcher.search(Query(q="zebra", k=2)).results) == 2
+
+
+def test_facets_count_matching_documents_ignoring_their_own_filter(searcher):
+    everything = searcher.search(Query(q="gun violence shootings", k=10))
+    filtered = searcher.search(Query(q="gun violence shootings", k=10, areas=("technology",)))
+    # the area facet does not shrink when an area is chosen, so chips show what a click gives
+    assert filtered.facets["core_areas"] == everything.facets["core_areas"]
+    # the type facet does follow the area filter
+    assert sum(filtered.facets["type"].values()) <= sum(everything.facets["type"].values())
+    assert filtered.facets["type"].get("practice-brief") == filtered.total
+
+
+def test_the_same_query_gives_the_same_answer(searcher):
+    a = searcher.search(Query(q="violence", k=10))
+    b = searcher.search(Query(q="violence", k=10))
+    assert a == b
+
+
+def test_named_core_area_is_detected(searcher):
+    result = searcher.search(Query(q="gun violence strategies", k=5))
+    assert "gun-violence" in result.query_areas
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    (Query(q="   "), "q must not be empty"),
+    (Query(q="x" * 501), "at most 500"),
+    (Query(q="x", k=0), "k must be between 1 and 50"),
+    (Query(q="x", k=51), "k must be between 1 and 50"),
+    (Query(q="x", areas=("guns",)), "unknown area 'guns'; allowed: federal-partnerships"),
+    (Query(q="x", types=("memo",)), "unknown type 'memo'; allowed: practice-brief"),
+    (Query(q="x", evidence=("great",)), "unknown evidence 'great'; allowed: effective"),
+])
+def test_invalid_queries_say_what_is_allowed(searcher, query, message):
+    with pytest.raises(InvalidQuery, match=message):
+        searcher.search(query)
+
+
+def test_control_characters_are_dropped(searcher):
+    assert searcher.search(Query(q="gun\x00\x1b violence")).query == "gun violence"
+
+
+def test_snippet_marks_query_terms_and_escapes_everything_else():
+    text = "Shooting reviews <script>alert(1)</script> & <img src=x onerror=alert(2)> help."
+    snippet = make_snippet(text, "shootings review")
+    assert "<mark>Shooting</mark>" in snippet and "<mark>reviews</mark>" in snippet
+    assert "<script>" not in snippet and "<img" not in snippet
+    assert "&lt;script&gt;" in snippet and "&amp;" in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_snippet_windows_around_the_matches():
+    text = " ".join(["filler"] * 100 + ["ballistic", "evidence"] + ["tail"] * 100)
+    snippet = make_snippet(text, "ballistic evidence")
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert "<mark>ballistic</mark> <mark>evidence</mark>" in snippet
+
+
+def test_related_documents(searcher, tiny_settings):
+    related = searcher.related("briefs/gvi", k=3, types=("practice-brief",))
+    assert len(related) == 3
+    assert "briefs/gvi" not in [r.id for r in related]
+    assert all(r.type == "practice-brief" for r in related)
+
+
+def test_any_folder_of_markdown_can_be_indexed(tmp_path, fake_embedder):
+    from kb.settings import Settings
+
+    from conftest import MKDOCS
+
+    docs = write_tree(tmp_path / "docs", {"notes/one.md": brief_text("Only one").replace(
+        "- [Other](other.md)", "")})
+    settings = Settings(docs_dir=docs, index_dir=tmp_path / "i", mkdocs_config=MKDOCS)
+    update_index(settings, embedder=fake_embedder)
+    s = open_searcher(settings, embedder=fake_embedder)
+    assert [h.id for h in s.search(Query(q="only", k=5)).results] == ["notes/one"]
