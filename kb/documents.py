@@ -25,6 +25,11 @@ _MKDOCS_KEYS = {"hide", "template", "search", "status", "icon", "description", "
 # Words that mark an unfinished draft (the brief template uses TODO).
 _PLACEHOLDER = re.compile(r"\b(TODO|FIXME|lorem ipsum)\b")
 _INLINE_CODE = re.compile(r"`[^`]*`")
+# The site's templates print titles and summaries as they are, and Markdown passes raw HTML
+# through: content that could run in a reader's browser is refused at the door.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
+_ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|style)\b|\son[a-z]+\s*=|javascript:",
+                          re.IGNORECASE)
 # Briefs share one shape so that readers (and search anchors) find the same sections everywhere.
 BRIEF_SECTIONS = [
     "What it is",
@@ -206,6 +211,9 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
         out.append((doc.line_of(key, *loc),
                     f"unknown {kind} '{value}' in '{key}'; allowed: {', '.join(allowed)}"))
 
+    for key in ("title", "summary"):
+        if _MARKUP.search(getattr(m, key)):
+            out.append((doc.line_of(key), f"'{key}' must be plain text, without HTML tags"))
     if m.type not in tax.type_slugs:
         unknown("document type", "type", m.type, tax.type_slugs)
     for i, a in enumerate(m.core_areas):
@@ -262,6 +270,10 @@ def _check_body(doc: Document, text: str) -> list[tuple[int, str]]:
             if match:
                 out.append((i, f"template placeholder '{match.group(0)}' left in the text; "
                                "replace it with real content before merging"))
+    for n, line in enumerate(_outside_fences(doc.body)):
+        if _ACTIVE_HTML.search(_INLINE_CODE.sub("", line)):
+            out.append((doc.body_line + n, "scripts, frames, forms, styles and event handlers "
+                                           "are not allowed in content; write plain Markdown"))
     if doc.type == "practice-brief":
         heads = [(doc.body_line + n, line[3:].strip())
                  for n, line in enumerate(_outside_fences(doc.body)) if line.startswith("## ")]

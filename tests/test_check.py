@@ -70,6 +70,10 @@ CASES = [
      "template placeholder 'TODO'"),
     ("misspelt field", sub("sources:", "source:\n  - x\nsources:"), "source:",
      "unknown field 'source'"),
+    ("markup in the title", sub('title: "Bad candidate"', 'title: "<img src=x onerror=alert(1)>"'),
+     "title:", "'title' must be plain text"),
+    ("script in the body", sub("Start small.", "<script>alert(1)</script>"), "<script>",
+     "scripts, frames, forms, styles and event handlers are not allowed"),
     ("missing brief section", sub("## Common pitfalls\n\nLosing focus.\n", ""), "<body>",
      "missing section '## Common pitfalls'"),
 ]
