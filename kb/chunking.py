@@ -60,7 +60,8 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
             # Text before the first heading belongs to the page; lead with its summary.
             lead = [m.summary]
             if m.evidence:
-                lead.append(f"Evidence: {m.evidence.rating}. {m.evidence.basis}")
+                rating = m.evidence.rating.replace("-", " ")
+                lead.append(f"Evidence rating: {rating}. {m.evidence.basis}")
             text = "\n".join([*lead, text]).strip()
         if not text:
             continue

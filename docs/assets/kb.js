@@ -101,7 +101,10 @@
     this.form.addEventListener("submit", function (ev) { ev.preventDefault(); self.submit(); });
     this.typeSel.addEventListener("change", function () { self.submit(); });
     this.evidenceSel.addEventListener("change", function () { self.submit(); });
-    window.addEventListener("popstate", function () { self.fromUrl(); });
+    window.addEventListener("popstate", function () {
+      // Material's instant navigation may have swapped this page out; only a live page listens.
+      if (document.body.contains(self.root)) self.fromUrl();
+    });
   };
 
   SearchPage.prototype.state = function () {
@@ -150,6 +153,7 @@
     if (!s.q && !s.areas.length) {
       this.clear();
       this.status.textContent = "Type a question or a few words to search.";
+      this.root.setAttribute("data-state", "idle");
       return;
     }
     if (!s.q) {
@@ -324,13 +328,23 @@
 
   SearchPage.prototype.renderFallback = function (s, hits) {
     var self = this;
+    var pageTitles = {};
+    this.fallbackIndex.docs.forEach(function (d) {
+      if (d.location.indexOf("#") < 0) pageTitles[d.location] = stripTags(d.title);
+    });
     this.clear();
     hits.forEach(function (h) {
       var li = el("li", { "class": "kb-result kb-result--keyword", "data-id": h.page.replace(/\/$/, "") });
       var head = el("h3");
-      head.appendChild(el("a", { href: ROOT + h.doc.location }, stripTags(h.doc.title)));
+      var pageTitle = pageTitles[h.page] || stripTags(h.doc.title);
+      head.appendChild(el("a", { href: ROOT + h.doc.location }, pageTitle));
       li.appendChild(head);
-      li.appendChild(el("p", { "class": "kb-snippet" }, stripTags(h.doc.text).slice(0, 220) + "\u2026"));
+      var section = stripTags(h.doc.title);
+      if (h.doc.location.indexOf("#") >= 0 && section !== pageTitle) {
+        li.appendChild(el("p", { "class": "kb-section" }, "Section: " + section));
+      }
+      var text = stripTags(h.doc.text);
+      if (text) li.appendChild(el("p", { "class": "kb-snippet" }, text.length > 220 ? text.slice(0, 220) + "\u2026" : text));
       self.results.appendChild(li);
     });
     this.status.textContent = hits.length

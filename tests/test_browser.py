@@ -1,0 +1,288 @@
+"""The site's semantic search in real headless Chromium against real servers.
+
+Screenshots land in test-artifacts/ (kept by CI as the run's artifacts).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from conftest import MKDOCS, ROOT, Server, brief_text, free_port, require, write_tree
+from kb.documents import parse_documents
+from kb.index import build_index
+from kb.settings import Settings
+from kb.taxonomy import load_taxonomy
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require(CHROMIUM.exists(), "Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def results(page) -> list[dict]:
+    return page.eval_on_selector_all(
+        "#kb-results > li",
+        """els => els.map(li => ({
+            id: li.dataset.id,
+            areas: (li.dataset.areas || '').split(' ').filter(Boolean),
+            tags: Array.from(li.querySelectorAll('.kb-area')).map(a => a.textContent),
+            href: li.querySelector('h3 a').getAttribute('href'),
+            title: li.querySelector('h3 a').textContent,
+            section: (li.querySelector('.kb-section') || {}).textContent || '',
+            snippetHtml: (li.querySelector('.kb-snippet') || {}).innerHTML || '',
+        }))""")
+
+
+def search_page(page, base: str, query: str = "") -> None:
+    page.goto(f"{base}/search/{query}")
+    page.wait_for_selector("#kb-search[data-state]", timeout=30_000)
+
+
+def test_semantic_search_finds_gun_violence_briefs_with_tags_and_section_links(page,
+                                                                                real_server):
+    page.goto(real_server.url + "/search/")
+    page.get_by_label("Search in your own words").fill("gun violence strategies")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    found = results(page)
+    shot(page, "search-results")
+    assert len(found) >= 10
+    for r in found[:5]:
+        assert "gun-violence" in r["areas"] and "Gun violence" in r["tags"], r
+    assert page.url.endswith("?q=gun+violence+strategies")
+    status = page.inner_text("#kb-status")
+    assert f"{len(found)} results" in status
+    assert page.get_attribute("#kb-status", "aria-live") == "polite"
+    # the suggested filter for the query's area
+    assert "Gun violence" in page.inner_text("#kb-suggest")
+    # section links land on an anchor that exists on the target page, highlighted with ?h=
+    with_anchor = [r for r in found if "#" in r["href"]][:3]
+    assert with_anchor
+    for r in with_anchor:
+        assert "?h=" in r["href"]
+        anchor = r["href"].split("#", 1)[1]
+        page.goto(real_server.url + r["href"] if r["href"].startswith("/") else r["href"])
+        assert page.locator(f"[id='{anchor}']").count() == 1, r["href"]
+    assert page.js_errors == []
+
+
+def test_area_filter_restricts_every_card_and_lives_in_the_url(page, real_server):
+    search_page(page, real_server.url, "?q=how+do+we+get+more+shootings+solved")
+    before = results(page)
+    page.click(".kb-chip[data-area=investigations]")
+    page.wait_for_function("location.search.includes('area=investigations')")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#kb-results > li')).every("
+        "li => li.dataset.areas.split(' ').includes('investigations'))")
+    after = results(page)
+    shot(page, "search-filtered")
+    assert after and all("investigations" in r["areas"] for r in after)
+    assert page.get_attribute(".kb-chip[data-area=investigations]", "aria-pressed") == "true"
+    # the chip shows its facet count
+    assert "(" in page.inner_text(".kb-chip[data-area=investigations]")
+    # back restores the unfiltered search
+    page.go_back()
+    page.wait_for_function("!location.search.includes('area=')")
+    page.wait_for_function(
+        "document.querySelector('.kb-chip[data-area=investigations]')"
+        "?.getAttribute('aria-pressed') === 'false'")
+    assert len(before) >= len(after)
+
+
+def test_a_shared_url_restores_query_and_filters(page, real_server):
+    search_page(page, real_server.url,
+                "?q=cameras&area=technology&area=community-engagement&evidence=mixed")
+    assert page.input_value("#kb-q") == "cameras"
+    pressed = page.eval_on_selector_all(".kb-chip[aria-pressed=true]",
+                                        "els => els.map(e => e.dataset.area)")
+    assert sorted(pressed) == ["community-engagement", "technology"]
+    assert page.input_value("#kb-evidence") == "mixed"
+    found = results(page)
+    assert found
+    assert all({"technology", "community-engagement"} & set(r["areas"]) for r in found)
+
+
+def test_related_briefs_render_on_a_brief_page(page, real_server):
+    page.goto(real_server.url + "/briefs/focused-deterrence-gvi/")
+    related = page.locator("[data-kb-related] > li")
+    assert 3 <= related.count() <= 5
+    assert related.first.locator(".kb-area").count() >= 1
+    shot(page, "brief-page")
+
+
+def test_area_page_links_to_filtered_search(page, real_server):
+    page.goto(real_server.url + "/areas/gun-violence/")
+    page.click("text=Search within Gun violence")
+    page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    assert "area=gun-violence" in page.url
+    assert all("gun-violence" in r["areas"] for r in results(page))
+
+
+def test_header_search_enter_opens_semantic_search(page, real_server):
+    page.goto(real_server.url + "/briefs/")
+    page.click("input.md-search__input")
+    page.keyboard.type("witness intimidation")
+    link = page.locator("#kb-semantic-link")
+    link.wait_for(state="visible")
+    assert "Semantic search" in link.inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search/?q=witness%20intimidation*")
+    page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    assert results(page)
+
+
+def test_keyboard_only_use(page, real_server):
+    search_page(page, real_server.url, "?q=cold+cases")
+    page.focus("#kb-q")
+    first_link = page.locator("#kb-results > li h3 a").first
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.querySelector("
+                         "'#kb-results > li h3 a')"):
+            break
+    else:
+        pytest.fail("could not tab to the first result")
+    target = first_link.get_attribute("href")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**" + target.split("#")[0].split("?")[0] + "**")
+    # every control on the search page is labelled
+    search_page(page, real_server.url)
+    for control in ("#kb-q", "#kb-type", "#kb-evidence"):
+        cid = control[1:]
+        assert page.locator(f"label[for={cid}]").count() == 1
+
+
+@pytest.fixture
+def static_only(real_env):
+    """The built site hosted on its own, with no API behind it."""
+    settings, _, _ = real_env
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                             "127.0.0.1", "--directory", str(settings.site_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/")
+            break
+        except httpx.HTTPError:
+            import time
+
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(5)
+
+
+def test_fallback_to_keyword_results_when_the_api_is_unreachable(page, static_only):
+    search_page(page, static_only, "?q=homicide+clearance")
+    assert page.get_attribute("#kb-search", "data-state") == "fallback"
+    notice = page.locator("#kb-notice")
+    assert notice.is_visible() and "not available" in notice.inner_text()
+    found = results(page)
+    shot(page, "search-fallback")
+    assert found and any("homicide" in r["title"].lower() for r in found)
+    assert page.js_errors == []
+
+
+def test_fallback_when_the_api_process_is_stopped(page, real_env, tmp_path):
+    settings, _, _ = real_env
+    server = Server(settings, tmp_path / "server.log").start()
+    try:
+        search_page(page, server.url, "?q=vacant+lots")
+        assert page.get_attribute("#kb-search", "data-state") == "api"
+    finally:
+        server.stop()
+    page.fill("#kb-q", "summer jobs")
+    page.keyboard.press("Enter")
+    # the page itself is gone with the server; the already-loaded page falls back on its own
+    page.wait_for_selector("#kb-search[data-state=error], #kb-search[data-state=fallback]",
+                           timeout=30_000)
+    assert page.locator("#kb-notice").is_visible()
+    assert "not available" in page.inner_text("#kb-search")
+
+
+MALICIOUS = {
+    "briefs/evil.md": brief_text(
+        "Evil cameras brief", ("technology",),
+        what="Xylophone cameras. &lt;script&gt;window.__xss = 1&lt;/script&gt; and "
+             "`<img src=x onerror=\"window.__xss=2\">` in code.",
+    ).replace("- [Other](other.md)", ""),
+}
+
+
+@pytest.fixture
+def xss_server(real_env, real_embedder, tmp_path):
+    """A real server whose index holds a brief that carries markup, built past `kb check`
+    (which would refuse it): the page must still render it as text."""
+    settings, _, _ = real_env
+    docs = write_tree(tmp_path / "docs", MALICIOUS)
+    found, _ = parse_documents(docs, load_taxonomy())
+    doc = found[0]
+    doc.meta.title = '<img src=x onerror="window.__xss=3">Evil <script>window.__xss=4</script>'
+    doc.meta.summary = "<b onmouseover=alert(1)>bold</b>"
+    index_dir = tmp_path / "index"
+    build_index(found, docs, index_dir, real_embedder, mkdocs_config=MKDOCS)
+    bad = Settings(docs_dir=docs, index_dir=index_dir, site_dir=settings.site_dir,
+                   mkdocs_config=MKDOCS)
+    server = Server(bad, tmp_path / "server.log").start()
+    yield server
+    server.stop()
+
+
+def test_malicious_content_renders_inert(page, xss_server):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    search_page(page, xss_server.url, "?q=xylophone+cameras")
+    found = results(page)
+    shot(page, "search-malicious")
+    assert found and found[0]["id"] == "briefs/evil"
+    assert "<script>" in found[0]["title"] and "onerror" in found[0]["title"]
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#kb-results img, #kb-results script, #kb-results b").count() == 0
+    assert dialogs == []
+
+
+def test_time_to_first_results_is_recorded(page, real_server):
+    page.goto(real_server.url + "/search/?q=" + quote("reentry from prison"))
+    page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    ms = page.evaluate("window.kbFirstResultsMs")
+    assert ms > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "first-results.json").write_text(json.dumps({"page_load_to_results_ms": ms}))
+    print(f"\npage load to first results: {ms:.0f} ms")
