@@ -17,6 +17,8 @@ from kb.rendering import Section
 WINDOW_WORDS = 150
 OVERLAP_WORDS = 30
 TEXT_TEMPLATE = "{title} > {section}\n{text}"
+# Bump when chunking changes what it produces, so that existing indexes are rebuilt.
+CHUNKER_VERSION = 2
 # Link lists, not prose: indexing them only adds keyword noise.
 _UNINDEXED_SECTIONS = {"Related resources"}
 

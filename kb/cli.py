@@ -163,7 +163,7 @@ def serve(
     from kb.workflow import update_index, update_site
     from search_service.main import create_app
 
-    s = _settings(docs, index, host=host, port=port)
+    s = _settings(docs, index, host=host, port=port, watch=True)
     try:
         update_index(s, progress=True)
         update_site(s)

@@ -30,7 +30,8 @@ def load_golden(path: Path) -> list[dict[str, Any]]:
 
 def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]:
     """Score every method on the golden set; returns {method: {metric: value}, ...}."""
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     queries = load_golden(golden)
     known = set(searcher.document_ids())

@@ -30,7 +30,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from kb.chunking import TEXT_TEMPLATE, Chunk, chunk_document
+from kb.chunking import CHUNKER_VERSION, TEXT_TEMPLATE, Chunk, chunk_document
 from kb.documents import Document
 from kb.embedding import Embedder
 from kb.errors import IndexCorrupt, IndexMismatch, IndexNotFound
@@ -67,10 +67,15 @@ class IndexData:
     lexical: LexicalIndex
 
 
-def chunk_documents(docs: list[Document], mkdocs_config: Path | None) -> list[Chunk]:
+def chunk_documents(docs: list[Document], mkdocs_config: Path | None,
+                    reuse: dict[str, list[Chunk]] | None = None) -> list[Chunk]:
+    """Chunks of every document; ``reuse`` holds the chunks of documents known unchanged."""
     chunks: list[Chunk] = []
     for doc in docs:
-        chunks += chunk_document(doc, render_page(doc.body, mkdocs_config).sections)
+        if reuse and doc.id in reuse:
+            chunks += reuse[doc.id]
+        else:
+            chunks += chunk_document(doc, render_page(doc.body, mkdocs_config).sections)
     return chunks
 
 
@@ -102,6 +107,7 @@ def index_is_current(index_dir: Path, docs_dir: Path, embedder: Embedder) -> boo
     except (OSError, ValueError):
         return False
     return (manifest.get("schema_version") == SCHEMA_VERSION
+            and manifest.get("chunker") == CHUNKER_VERSION
             and manifest.get("model", {}).get("name") == embedder.name
             and manifest.get("documents") == document_hashes(docs_dir))
 
@@ -111,8 +117,9 @@ def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder:
                 progress: bool = False) -> BuildReport:
     """Build a new index version from ``docs`` and make it live; reuse unchanged vectors."""
     started = time.perf_counter()
-    chunks = chunk_documents(docs, mkdocs_config)
-    previous = _previous_vectors(index_dir, embedder)
+    hashes = document_hashes(docs_dir)
+    previous, unchanged = _previous(index_dir, embedder, hashes)
+    chunks = chunk_documents(docs, mkdocs_config, reuse=unchanged)
     todo = [c for c in chunks if c.hash not in previous]
     if todo:
         fresh = embedder.embed([c.embed_text for c in todo], progress=progress)
@@ -144,7 +151,8 @@ def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder:
             "text_template": TEXT_TEMPLATE,
             "chunk_count": len(chunks),
             "document_count": len(docs),
-            "documents": document_hashes(docs_dir),
+            "chunker": CHUNKER_VERSION,
+            "documents": hashes,
             "files": {name: _file_sha256(tmp / name) for name in _FILES},
         }
         # The manifest is written last: a folder without one is never opened.
@@ -209,13 +217,23 @@ def open_index(index_dir: Path, embedder: Embedder | None = None,
                      lexical=lexical)
 
 
-def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the live version by chunk hash, when it was built with the same weights."""
+def _previous(index_dir: Path, embedder: Embedder, hashes: dict[str, str]
+              ) -> tuple[dict[str, np.ndarray], dict[str, list[Chunk]]]:
+    """From the live version, when built with the same weights: its vectors by chunk hash, and
+    the chunks of documents whose file is unchanged (so they need not be rendered again)."""
     try:
         data = open_index(index_dir, embedder)
     except (IndexNotFound, IndexMismatch, IndexCorrupt):
-        return {}
-    return {c.hash: data.vectors[i] for i, c in enumerate(data.chunks)}
+        return {}, {}
+    vectors = {c.hash: data.vectors[i] for i, c in enumerate(data.chunks)}
+    if data.manifest.get("chunker") != CHUNKER_VERSION:
+        return vectors, {}
+    old = data.manifest.get("documents", {})
+    unchanged: dict[str, list[Chunk]] = {}
+    for c in data.chunks:
+        if old.get(c.doc_id) == hashes.get(c.doc_id):
+            unchanged.setdefault(c.doc_id, []).append(c)
+    return vectors, unchanged
 
 
 def _stable_id(key: str) -> int:

@@ -7,10 +7,11 @@ The same index and query always give the same answer (ties break by chunk order)
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
-from threading import Lock
+from threading import BoundedSemaphore, Lock
 from typing import Literal
 
 import numpy as np
@@ -133,6 +134,8 @@ class Searcher:
         self._doc_vectors = (sums / np.where(norms == 0, 1, norms)).astype(np.float32)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
+        # One model run per core: more at once only thrash the caches and slow every request.
+        self._embedding_slots = BoundedSemaphore(os.cpu_count() or 1)
 
     # -- public verbs -------------------------------------------------------------------------
 
@@ -212,7 +215,8 @@ class Searcher:
             if q in self._cache:
                 self._cache.move_to_end(q)
                 return self._cache[q]
-        vector = self.embedder.embed([q])[0]
+        with self._embedding_slots:
+            vector = self.embedder.embed([q])[0]
         with self._lock:
             self._cache[q] = vector
             if len(self._cache) > _QUERY_CACHE:

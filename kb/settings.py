@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API (default: same origin)"
     )
+    watch: bool = Field(
+        False, description="Rebuild the index and site when the docs change (kb serve sets it)"
+    )
     reload_interval: float = Field(
         2.0, ge=0.1, description="Seconds between checks for a newly built index"
     )

@@ -10,7 +10,7 @@ import threading
 
 from kb.embedding import Embedder
 from kb.errors import KBError
-from kb.index import current_version, open_index
+from kb.index import current_version, document_hashes, open_index
 from kb.search import Query, Searcher
 from kb.settings import Settings
 from kb.taxonomy import Taxonomy
@@ -58,3 +58,34 @@ class LiveIndex:
         while True:
             await asyncio.to_thread(self.refresh)
             await asyncio.sleep(interval)
+
+
+class DocsWatcher:
+    """While `kb serve` runs, rebuild what an edit makes stale: the index first (the API serves
+    it as soon as it is live), then the site. Uses the already-loaded model, so an edited brief
+    is searchable within seconds. Invalid content is reported and the old index kept."""
+
+    def __init__(self, live: LiveIndex):
+        self.live = live
+        self._seen = document_hashes(live.settings.docs_dir)
+
+    def rebuild_if_changed(self) -> bool:
+        from kb.workflow import update_index, update_site
+
+        hashes = document_hashes(self.live.settings.docs_dir)
+        if hashes == self._seen:
+            return False
+        self._seen = hashes
+        try:
+            update_index(self.live.settings, embedder=self.live.embedder)
+            self.live.refresh()
+            update_site(self.live.settings, searcher=self.live.searcher)
+        except KBError as exc:
+            self.live.error = f"content changed but was not rebuilt: {exc}"
+            log.error("%s", self.live.error)
+        return True
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.rebuild_if_changed)

@@ -201,3 +201,36 @@ def test_cors_is_same_origin_by_default_and_configurable(tiny_settings, fake_emb
         wait_ready(c)
         r = c.get("/api/search", params={"q": "x"}, headers=headers)
         assert r.headers["access-control-allow-origin"] == "https://example.org"
+
+
+def test_kb_serve_rebuilds_an_edited_brief_and_keeps_serving_on_bad_edits(tiny_settings,
+                                                                           fake_embedder):
+    update_index(tiny_settings, embedder=fake_embedder)
+    watching = Settings(**{**tiny_settings.model_dump(), "watch": True})
+    with TestClient(create_app(watching, embedder=fake_embedder)) as c:
+        old = wait_ready(c)["index_version"]
+        path = tiny_settings.docs_dir / "briefs" / "witness.md"
+        good = path.read_text().replace("Start small.", "Start with marimba interviews.")
+        path.write_text(good)
+        deadline = time.monotonic() + 30
+        while c.get("/readyz").json()["index_version"] == old:
+            assert time.monotonic() < deadline, "the edit was not indexed"
+            time.sleep(0.05)
+        hit = c.get("/api/search", params={"q": "marimba"}).json()["results"][0]
+        assert hit["id"] == "briefs/witness"
+        # the site was rebuilt too, with the edited brief on it
+        deadline = time.monotonic() + 30
+        page = tiny_settings.site_dir / "briefs" / "witness" / "index.html"
+        while not (page.exists() and "marimba" in page.read_text()):
+            assert time.monotonic() < deadline, "the site was not rebuilt"
+            time.sleep(0.1)
+
+        current = c.get("/readyz").json()["index_version"]
+        path.write_text(good.replace("  - investigations", "  - nonsense-area"))
+        deadline = time.monotonic() + 30
+        while "nonsense-area" not in (c.get("/readyz").json().get("detail") or ""):
+            assert time.monotonic() < deadline, "the bad edit was not reported"
+            time.sleep(0.05)
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ready" and ready["index_version"] == current
+        assert c.get("/api/search", params={"q": "marimba"}).status_code == 200

@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from conftest import MKDOCS, ROOT, Server, brief_text, free_port, require, write_tree
+
 from kb.documents import parse_documents
 from kb.index import build_index
 from kb.settings import Settings

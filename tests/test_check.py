@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import MKDOCS, brief_text, tiny_tree
 from typer.testing import CliRunner
 
-from conftest import MKDOCS, brief_text, tiny_tree
 from kb.cli import app
 
 runner = CliRunner()

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from conftest import MKDOCS
+
 from kb.chunking import WINDOW_WORDS, chunk_document
 from kb.documents import Document, FrontMatter
 from kb.rendering import render_page

@@ -6,9 +6,9 @@ import datetime as dt
 import subprocess
 import sys
 
+from conftest import MKDOCS, ROOT, tiny_tree
 from typer.testing import CliRunner
 
-from conftest import MKDOCS, ROOT, tiny_tree
 from kb.cli import app
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import DOCS, MKDOCS
+
 from kb.taxonomy import load_taxonomy
 from kb.validation import check_content
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import FakeEmbedder, brief_text
+
 from kb.errors import ContentError, IndexCorrupt, IndexMismatch, IndexNotFound
 from kb.index import current_version, open_index
 from kb.workflow import update_index

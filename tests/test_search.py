@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import brief_text, write_tree
+
 from kb.errors import InvalidQuery
 from kb.fusion import reciprocal_rank_fusion
 from kb.search import Query
@@ -132,9 +132,9 @@ def test_related_documents(searcher, tiny_settings):
 
 
 def test_any_folder_of_markdown_can_be_indexed(tmp_path, fake_embedder):
-    from kb.settings import Settings
-
     from conftest import MKDOCS
+
+    from kb.settings import Settings
 
     docs = write_tree(tmp_path / "docs", {"notes/one.md": brief_text("Only one").replace(
         "- [Other](other.md)", "")})

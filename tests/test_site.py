@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import DOCS, MKDOCS, ROOT, brief_text, write_tree
+
 from kb.taxonomy import load_taxonomy
 from kb.validation import check_content
 

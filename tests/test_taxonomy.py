@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import brief_text, copy_repo, write_tree
+
 from kb.taxonomy import load_taxonomy
 
 NEW_AREA = """      - slug: constitutional-policing

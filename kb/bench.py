@@ -1,0 +1,271 @@
+"""``kb bench``: speed figures on the real content, against a real server over HTTP.
+
+Measures: single-client latency (p50/p95/p99) for distinct and for repeated queries; throughput
+and errors at 4 and 16 concurrent clients; a full index build (seconds, chunks/s); an incremental
+re-index after editing one brief (in-process and as a ``kb index`` run); cold start to ready;
+and peak memory of the server and of a full build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kb.embedding import SentenceTransformerEmbedder
+from kb.errors import KBError
+from kb.evaluation import DEFAULT_GOLDEN, load_golden
+from kb.settings import Settings
+
+_PREFIXES = ["", "how to ", "what works for ", "evidence on ", "first steps for "]
+# Suffixes multiply the distinct queries, so throughput runs never hit the query cache.
+_SUFFIXES = ["", " in our city", " for a small department", " with federal partners",
+             " on a tight budget", " with community support", " for analysts", " for prosecutors"]
+
+
+def run_bench(settings: Settings, *, quick: bool = False) -> dict[str, Any]:
+    import httpx
+
+    from kb.workflow import update_index, update_site
+
+    embedder = SentenceTransformerEmbedder(settings.model)
+    update_index(settings, embedder=embedder)
+    update_site(settings)
+    figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    queries = _distinct_queries()
+    with _server(settings) as (url, proc, cold_start, _):
+        figures["cold_start_to_ready_s"] = round(cold_start, 2)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for q in queries[:5]:  # warm the connection and the code paths, not the cache
+                client.get("/api/search", params={"q": q + " warm"})
+            n = 60 if quick else 400
+            figures["latency_distinct_ms"] = _latency(client, queries[:n])
+            figures["latency_repeated_ms"] = _latency(client, ["gun violence strategies"] * n)
+        unseen = queries[n:]
+        for clients in (4, 16):
+            # each run takes queries the server has not seen: every request embeds its query
+            figures[f"throughput_{clients}_clients"] = _throughput(
+                url, unseen, clients, seconds=3 if quick else 10)
+            unseen = unseen[figures[f"throughput_{clients}_clients"]["requests"]:]
+        figures["server_peak_rss_mb"] = _peak_rss_mb(proc.pid)
+    figures.update(_builds(settings, quick=quick))
+    return figures
+
+
+def format_table(f: dict[str, Any]) -> str:
+    rows = [("cold start to ready", f"{f['cold_start_to_ready_s']} s")]
+    for kind in ("distinct", "repeated"):
+        lat = f[f"latency_{kind}_ms"]
+        rows.append((f"latency, 1 client, {kind} queries",
+                     f"p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms "
+                     f"(n={lat['n']})"))
+    for clients in (4, 16):
+        t = f[f"throughput_{clients}_clients"]
+        rows.append((f"throughput, {clients} clients",
+                     f"{t['qps']} queries/s · {t['errors']} errors · p50 {t['p50_ms']} ms · "
+                     f"p99 {t['p99_ms']} ms (n={t['requests']})"))
+    b = f["full_build"]
+    rows.append(("full index build", f"{b['seconds']} s · {b['chunks']} chunks · "
+                                     f"{b['chunks_per_s']} chunks/s · peak {b['peak_rss_mb']} MB"))
+    inc = f["incremental_reindex"]
+    rows.append(("edit one brief → searchable (kb serve)",
+                 f"{inc['serve_edit_to_searchable_s']} s end to end"))
+    rows.append(("'kb index' after editing one brief",
+                 f"{inc['kb_index_command_s']} s ({inc['embedded']} chunk embedded; a new process, "
+                 "model load included)"))
+    rows.append(("server peak memory", f"{f['server_peak_rss_mb']} MB"))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _distinct_queries() -> list[str]:
+    base = [q["q"] for q in load_golden(DEFAULT_GOLDEN)]
+    return [p + q + s for s in _SUFFIXES for p in _PREFIXES for q in base]
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    qs = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"p50": round(qs[49], 2), "p95": round(qs[94], 2), "p99": round(qs[98], 2),
+            "mean": round(statistics.fmean(ms), 2), "n": len(ms)}
+
+
+def _latency(client, queries: list[str]) -> dict[str, float]:
+    ms = []
+    for q in queries:
+        started = time.perf_counter()
+        r = client.get("/api/search", params={"q": q})
+        ms.append((time.perf_counter() - started) * 1000)
+        if r.status_code != 200:
+            raise KBError(f"bench query {q!r} answered {r.status_code}: {r.text[:200]}")
+    return _percentiles(ms)
+
+
+def _throughput(url: str, queries: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    import httpx
+
+    stop = time.perf_counter() + seconds
+    lock = threading.Lock()
+    ms: list[float] = []
+    errors = 0
+
+    def worker(offset: int) -> None:
+        nonlocal errors
+        i = offset
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.perf_counter() < stop:
+                if i >= len(queries):
+                    break
+                q = queries[i]
+                i += clients
+                started = time.perf_counter()
+                try:
+                    ok = client.get("/api/search", params={"q": q}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    ms.append(elapsed)
+                    errors += 0 if ok else 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    p = _percentiles(ms)
+    return {"qps": round(len(ms) / wall, 1), "errors": errors, "requests": len(ms),
+            "p50_ms": p["p50"], "p99_ms": p["p99"]}
+
+
+def _builds(settings: Settings, *, quick: bool) -> dict[str, Any]:
+    """A full build from scratch, then an edit to one brief and an incremental re-index."""
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+        docs = Path(tmp) / "docs"
+        shutil.copytree(settings.docs_dir, docs)
+        index = Path(tmp) / "index"
+        env = {**os.environ, "KB_DOCS_DIR": str(docs), "KB_INDEX_DIR": str(index),
+               "KB_MKDOCS_CONFIG": str(settings.mkdocs_config.resolve()), "HF_HUB_OFFLINE": "1"}
+        full = _timed_child([sys.executable, "-m", "kb.cli", "index", "--force"], env)
+        chunks = int(_read_manifest(index)["chunk_count"])
+        brief = sorted((docs / "briefs").glob("*.md"))[1]
+        text = brief.read_text(encoding="utf-8")
+        brief.write_text(text.replace("## Common pitfalls\n", "## Common pitfalls\n\nA bench "
+                                      "edit to one section.\n", 1), encoding="utf-8")
+        command = _timed_child([sys.executable, "-m", "kb.cli", "index"], env)
+        embedded = int(re.search(r"\((\d+) embedded", command["stdout"]).group(1))
+        site = Path(tmp) / "site"
+        shutil.copytree(settings.site_dir, site)
+        served = Settings(docs_dir=docs, index_dir=index, site_dir=site,
+                          mkdocs_config=settings.mkdocs_config, watch=True, reload_interval=0.2)
+        with _server(served) as (url, _, _, client_get):
+            started = time.perf_counter()
+            brief.write_text(text.replace("## Common pitfalls\n", "## Common pitfalls\n\n"
+                                          "Quokka review of every case.\n", 1), encoding="utf-8")
+            while True:
+                hits = client_get("/api/search", {"q": "quokka review", "k": 1})
+                if hits and "Quokka" in hits[0]["snippet"]:
+                    break
+                if time.perf_counter() - started > 120:
+                    raise KBError("the edited brief did not become searchable within 120 s")
+                time.sleep(0.05)
+            edit_to_searchable = time.perf_counter() - started
+    return {
+        "full_build": {"seconds": round(full["seconds"], 1), "chunks": chunks,
+                       "chunks_per_s": round(chunks / full["seconds"], 1),
+                       "peak_rss_mb": full["peak_rss_mb"]},
+        "incremental_reindex": {"serve_edit_to_searchable_s": round(edit_to_searchable, 2),
+                                "kb_index_command_s": round(command["seconds"], 2),
+                                "embedded": embedded},
+    }
+
+
+def _timed_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise KBError(f"{' '.join(cmd[:4])} failed: {proc.stderr[-1500:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "stdout": proc.stdout, "peak_rss_mb": round(max(peak, before)
+                                                                           / 1024, 1)}
+
+
+def _read_manifest(index: Path) -> dict[str, Any]:
+    import json
+
+    version = (index / "CURRENT").read_text().strip()
+    return json.loads((index / "versions" / version / "manifest.json").read_text())
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+class _server:
+    """The real service in its own process on a free loopback port."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def __enter__(self):
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "KB_DOCS_DIR": str(self.settings.docs_dir),
+               "KB_INDEX_DIR": str(self.settings.index_dir),
+               "KB_SITE_DIR": str(self.settings.site_dir),
+               "KB_MKDOCS_CONFIG": str(self.settings.mkdocs_config.resolve()),
+               "KB_WATCH": str(self.settings.watch).lower(),
+               "KB_RELOAD_INTERVAL": str(self.settings.reload_interval), "HF_HUB_OFFLINE": "1"}
+        code = ("import uvicorn; from search_service.main import create_app; "
+                f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='error')")
+        started = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            if self.proc.poll() is not None:
+                raise KBError(f"the server did not start: {self.proc.stderr.read()[-1500:]}")
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() - started > 180:
+                self.proc.kill()
+                raise KBError("the server was not ready within 180 s")
+            time.sleep(0.05)
+        def get(path: str, params: dict) -> list[dict]:
+            r = httpx.get(url + path, params=params, timeout=30)
+            return r.json()["results"] if r.status_code == 200 else []
+
+        return url, self.proc, time.perf_counter() - started, get
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
