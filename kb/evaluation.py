@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,9 @@ def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]
     for method, ranked in runs.items():
         run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ids)} or {"__none__": 0.0}
                    for qid, ids in ranked.items()})
-        scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numba's type-safety notes from inside ranx
+            scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
         report["methods"][method] = {m: round(float(scores[m]), 4) for m in METRICS}
     report["per_query"] = [
         {"q": q["q"], **{m: runs[m][f"q{i}"][:3] for m in METHODS}} for i, q in enumerate(queries)
