@@ -73,3 +73,11 @@ def test_help_imports_nothing_heavy():
     assert help_text.returncode == 0
     for command in ("check", "index", "search", "serve", "eval", "bench", "new"):
         assert command in help_text.stdout
+
+
+def test_the_cli_reference_page_is_generated_from_the_cli():
+    out = subprocess.run([sys.executable, "scripts/cli_reference.py", "--check"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    page = (ROOT / "docs" / "contribute" / "cli.md").read_text()
+    assert "## `kb new brief`" in page and "`--area`" in page
