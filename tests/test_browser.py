@@ -121,6 +121,7 @@ def test_area_filter_restricts_every_card_and_lives_in_the_url(page, real_server
         "document.querySelector('.kb-chip[data-area=investigations]')"
         "?.getAttribute('aria-pressed') === 'false'")
     assert len(before) >= len(after)
+    assert page.js_errors == []
 
 
 def test_a_shared_url_restores_query_and_filters(page, real_server):
@@ -286,3 +287,13 @@ def test_time_to_first_results_is_recorded(page, real_server):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "first-results.json").write_text(json.dumps({"page_load_to_results_ms": ms}))
     print(f"\npage load to first results: {ms:.0f} ms")
+
+
+def test_home_page_search_box_opens_semantic_search(page, real_server):
+    page.goto(real_server.url + "/")
+    page.get_by_label("Search the knowledge base in your own words").fill("summer jobs")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    assert "q=summer+jobs" in page.url
+    assert results(page)[0]["id"] == "briefs/youth-violence-prevention"
+    shot(page, "home-to-search")

@@ -62,7 +62,7 @@
     this.root = root;
     var api = (root.getAttribute("data-api") || "").replace(/\/$/, "");
     this.api = api + "/api/search";
-    this.taxonomy = JSON.parse(document.getElementById("kb-taxonomy").textContent);
+    this.taxonomy = JSON.parse(root.getAttribute("data-taxonomy"));
     this.areaNames = {};
     var self = this;
     this.taxonomy.core_areas.forEach(function (a) { self.areaNames[a.slug] = a.name; });
