@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SearchRequest(BaseModel):
+    # A misspelt field ("areas") is an error that names it, not a filter silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
     q: str = Field(description="What to look for, 1-500 characters")
     k: int = Field(10, description="Number of results, 1-50")
     area: list[str] = Field(default_factory=list, description="Core area slugs (any of)")

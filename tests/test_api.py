@@ -85,6 +85,11 @@ def test_bad_json_bodies_are_422(client, body):
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)
 
 
+def test_misspelt_json_fields_are_named(client):
+    r = client.post("/api/search", json={"q": "x", "areas": ["gun-violence"]})
+    assert r.status_code == 422 and "areas: Extra inputs are not permitted" in r.json()["detail"]
+
+
 def test_malformed_json_is_422(client):
     r = client.post("/api/search", content=b"{not json", headers={"content-type":
                                                                   "application/json"})
