@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from kb.embedding import SentenceTransformerEmbedder
 from kb.errors import KBError
 from kb.evaluation import DEFAULT_GOLDEN, load_golden
 from kb.settings import Settings
+from search_service.process import ServerProcess
 
 _PREFIXES = ["", "how to ", "what works for ", "evidence on ", "first steps for "]
 # Suffixes multiply the distinct queries, so throughput runs never hit the query cache.
@@ -42,8 +42,9 @@ def run_bench(settings: Settings, *, quick: bool = False) -> dict[str, Any]:
     update_site(settings)
     figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     queries = _distinct_queries()
-    with _server(settings) as (url, proc, cold_start, _):
-        figures["cold_start_to_ready_s"] = round(cold_start, 2)
+    with ServerProcess(settings) as server:
+        url, proc = server.url, server.proc
+        figures["cold_start_to_ready_s"] = round(server.cold_start_s, 2)
         with httpx.Client(base_url=url, timeout=30) as client:
             for q in queries[:5]:  # warm the connection and the code paths, not the cache
                 client.get("/api/search", params={"q": q + " warm"})
@@ -168,12 +169,12 @@ def _builds(settings: Settings, *, quick: bool) -> dict[str, Any]:
         shutil.copytree(settings.site_dir, site)
         served = Settings(docs_dir=docs, index_dir=index, site_dir=site,
                           mkdocs_config=settings.mkdocs_config, watch=True, reload_interval=0.2)
-        with _server(served) as (url, _, _, client_get):
+        with ServerProcess(served) as server:
             started = time.perf_counter()
             brief.write_text(text.replace("## Common pitfalls\n", "## Common pitfalls\n\n"
                                           "Quokka review of every case.\n", 1), encoding="utf-8")
             while True:
-                hits = client_get("/api/search", {"q": "quokka review", "k": 1})
+                hits = server.search(q="quokka review", k=1)
                 if hits and "Quokka" in hits[0]["snippet"]:
                     break
                 if time.perf_counter() - started > 120:
@@ -219,53 +220,3 @@ def _peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
-
-
-class _server:
-    """The real service in its own process on a free loopback port."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-
-    def __enter__(self):
-        import httpx
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "KB_DOCS_DIR": str(self.settings.docs_dir),
-               "KB_INDEX_DIR": str(self.settings.index_dir),
-               "KB_SITE_DIR": str(self.settings.site_dir),
-               "KB_MKDOCS_CONFIG": str(self.settings.mkdocs_config.resolve()),
-               "KB_WATCH": str(self.settings.watch).lower(),
-               "KB_RELOAD_INTERVAL": str(self.settings.reload_interval), "HF_HUB_OFFLINE": "1"}
-        code = ("import uvicorn; from search_service.main import create_app; "
-                f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='error')")
-        started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            if self.proc.poll() is not None:
-                raise KBError(f"the server did not start: {self.proc.stderr.read()[-1500:]}")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.perf_counter() - started > 180:
-                self.proc.kill()
-                raise KBError("the server was not ready within 180 s")
-            time.sleep(0.05)
-        def get(path: str, params: dict) -> list[dict]:
-            r = httpx.get(url + path, params=params, timeout=30)
-            return r.json()["results"] if r.status_code == 200 else []
-
-        return url, self.proc, time.perf_counter() - started, get
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()

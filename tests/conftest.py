@@ -2,7 +2,7 @@
 
 Tiers: fast tests use tiny doc trees and a deterministic fake embedder; integration tests use
 the real model on the real content through one session-scoped index and site; browser tests
-drive real Chromium against a real server. Under CI=true nothing that needs the model or the
+drive real Chromium against a real server (search_service.process). Under CI=true nothing that needs the model or the
 browser may skip: a missing prerequisite fails the run.
 """
 
@@ -12,17 +12,14 @@ import hashlib
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kb.settings import Settings
+from search_service.process import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -223,66 +220,10 @@ def real_env(tmp_path_factory, real_embedder):
     return settings, searcher, report
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``kb``'s service in a real uvicorn process on a free loopback port."""
-
-    def __init__(self, settings: Settings, log: Path):
-        self.settings = settings
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, wait_ready: bool = True) -> Server:
-        env = {**os.environ, "KB_DOCS_DIR": str(self.settings.docs_dir),
-               "KB_INDEX_DIR": str(self.settings.index_dir),
-               "KB_SITE_DIR": str(self.settings.site_dir),
-               "KB_RELOAD_INTERVAL": str(self.settings.reload_interval),
-               "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
-        code = ("import uvicorn; from search_service.main import create_app; "
-                f"uvicorn.run(create_app(), host='127.0.0.1', port={self.port}, "
-                "log_level='warning')")
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                                     stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        if wait_ready:
-            self.wait("/readyz", 200)
-        return self
-
-    def wait(self, path: str, status: int, timeout: float = 120) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc and self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + path, timeout=2).status_code == status:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{self.url}{path} did not answer {status}: "
-                           f"{self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.fixture(scope="session")
 def real_server(real_env, tmp_path_factory):
     settings, _, _ = real_env
-    server = Server(settings, tmp_path_factory.mktemp("server") / "server.log").start()
+    server = ServerProcess(settings, tmp_path_factory.mktemp("server") / "server.log").start()
     yield server
     server.stop()
 

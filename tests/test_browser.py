@@ -12,12 +12,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import MKDOCS, ROOT, Server, brief_text, free_port, require, write_tree
+from conftest import MKDOCS, ROOT, brief_text, require, write_tree
 
 from kb.documents import parse_documents
 from kb.index import build_index
 from kb.settings import Settings
 from kb.taxonomy import load_taxonomy
+from search_service.process import ServerProcess, free_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -223,7 +224,7 @@ def test_fallback_to_keyword_results_when_the_api_is_unreachable(page, static_on
 
 def test_fallback_when_the_api_process_is_stopped(page, real_env, tmp_path):
     settings, _, _ = real_env
-    server = Server(settings, tmp_path / "server.log").start()
+    server = ServerProcess(settings, tmp_path / "server.log").start()
     try:
         search_page(page, server.url, "?q=vacant+lots")
         assert page.get_attribute("#kb-search", "data-state") == "api"
@@ -261,7 +262,7 @@ def xss_server(real_env, real_embedder, tmp_path):
     build_index(found, docs, index_dir, real_embedder, mkdocs_config=MKDOCS)
     bad = Settings(docs_dir=docs, index_dir=index_dir, site_dir=settings.site_dir,
                    mkdocs_config=MKDOCS)
-    server = Server(bad, tmp_path / "server.log").start()
+    server = ServerProcess(bad, tmp_path / "server.log").start()
     yield server
     server.stop()
 
