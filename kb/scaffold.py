@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -36,7 +37,7 @@ def new_brief(docs_dir: Path, title: str, areas: list[str], taxonomy: Taxonomy,
     if path.exists():
         raise KBError(f"{path} already exists; edit it, or choose another title")
     text = TEMPLATE.read_text(encoding="utf-8").format(
-        title=title.replace('"', '\\"'),
+        title=json.dumps(title, ensure_ascii=False),  # a JSON string is a valid YAML scalar
         core_areas="\n".join(f"  - {a}" for a in areas),
         today=(today or dt.date.today()).isoformat(),
     )

@@ -2,8 +2,8 @@
 
 Tiers: fast tests use tiny doc trees and a deterministic fake embedder; integration tests use
 the real model on the real content through one session-scoped index and site; browser tests
-drive real Chromium against a real server (search_service.process). Under CI=true nothing that needs the model or the
-browser may skip: a missing prerequisite fails the run.
+drive real Chromium against a real server (search_service.process). Under CI=true nothing
+that needs the model or the browser may skip: a missing prerequisite fails the run.
 """
 
 from __future__ import annotations

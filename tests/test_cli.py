@@ -81,3 +81,18 @@ def test_the_cli_reference_page_is_generated_from_the_cli():
     assert out.returncode == 0, out.stderr
     page = (ROOT / "docs" / "contribute" / "cli.md").read_text()
     assert "## `kb new brief`" in page and "`--area`" in page
+
+
+def test_kb_new_brief_keeps_any_title_valid_yaml(tmp_path):
+    docs = tiny_tree(tmp_path / "docs")
+    title = 'The "Ceasefire" model: C:\\path #1 — Évaluation'
+    r = runner.invoke(app, ["new", "brief", "--title", title, "--area", "gun-violence",
+                            "--docs", str(docs)], env=ENV)
+    assert r.exit_code == 0, r.output
+    from kb.documents import parse_documents
+    from kb.taxonomy import load_taxonomy
+
+    found, problems = parse_documents(docs, load_taxonomy())
+    new = [d for d in found if d.id.startswith("briefs/the-ceasefire")]
+    assert new and new[0].title == title
+    assert not any("invalid YAML" in p.message for p in problems)
