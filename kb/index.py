@@ -18,6 +18,7 @@ version's vectors (matched by content hash), so editing one brief embeds only it
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
@@ -115,7 +116,18 @@ def index_is_current(index_dir: Path, docs_dir: Path, embedder: Embedder) -> boo
 def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embedder, *,
                 mkdocs_config: Path | None = Path("mkdocs.yml"),
                 progress: bool = False) -> BuildReport:
-    """Build a new index version from ``docs`` and make it live; reuse unchanged vectors."""
+    """Build a new index version from ``docs`` and make it live; reuse unchanged vectors.
+
+    Builds into one index folder take turns (a lock file), so `kb index` run while `kb serve`
+    rebuilds after an edit cannot interleave with it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(docs, docs_dir, index_dir, embedder, mkdocs_config, progress)
+
+
+def _build(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embedder,
+           mkdocs_config: Path | None, progress: bool) -> BuildReport:
     started = time.perf_counter()
     hashes = document_hashes(docs_dir)
     previous, unchanged = _previous(index_dir, embedder, hashes)

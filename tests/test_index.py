@@ -124,3 +124,32 @@ def test_old_versions_are_pruned(tiny_settings, fake_embedder):
         update_index(tiny_settings, embedder=fake_embedder)
     versions = list((tiny_settings.index_dir / "versions").iterdir())
     assert len(versions) == 2  # the live one and its predecessor
+
+
+def test_concurrent_builds_take_turns_and_leave_a_complete_index(tiny_settings):
+    import threading
+
+    from kb.index import build_index
+    from kb.taxonomy import load_taxonomy
+    from kb.validation import check_content
+
+    docs, _ = check_content(tiny_settings.docs_dir, load_taxonomy(), tiny_settings.mkdocs_config)
+    reports, errors = [], []
+
+    def build():
+        try:
+            reports.append(build_index(docs, tiny_settings.docs_dir, tiny_settings.index_dir,
+                                       FakeEmbedder(), mkdocs_config=tiny_settings.mkdocs_config))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(reports) == 4
+    # taking turns, every build after the first found the previous one's vectors
+    assert sorted(r.embedded for r in reports) == [0, 0, 0, reports[0].chunks]
+    data = open_index(tiny_settings.index_dir, FakeEmbedder())
+    assert data.version == max(r.version for r in reports)
