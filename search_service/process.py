@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -37,6 +38,7 @@ class ServerProcess:
         env = {**os.environ, "KB_DOCS_DIR": str(s.docs_dir), "KB_INDEX_DIR": str(s.index_dir),
                "KB_SITE_DIR": str(s.site_dir), "KB_MKDOCS_CONFIG": str(s.mkdocs_config.resolve()),
                "KB_WATCH": str(s.watch).lower(), "KB_RELOAD_INTERVAL": str(s.reload_interval),
+               "KB_CORS_ORIGINS": json.dumps(s.cors_origins),
                "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
         code = ("import uvicorn; from search_service.main import create_app; "
                 f"uvicorn.run(create_app(), host='127.0.0.1', port={self.port}, "

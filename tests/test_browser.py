@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/ (kept by CI as the run's artifacts).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -188,27 +189,59 @@ def test_keyboard_only_use(page, real_server):
         assert page.locator(f"label[for={cid}]").count() == 1
 
 
-@pytest.fixture
-def static_only(real_env):
-    """The built site hosted on its own, with no API behind it."""
-    settings, _, _ = real_env
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "--directory", str(settings.site_dir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def serve_static(folder: Path, port: int) -> subprocess.Popen:
+    import time
+
     import httpx
 
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                             "127.0.0.1", "--directory", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/")
             break
         except httpx.HTTPError:
-            import time
-
             time.sleep(0.1)
+    return proc
+
+
+@pytest.fixture
+def static_only(real_env):
+    """The built site hosted on its own, with no API behind it."""
+    settings, _, _ = real_env
+    port = free_port()
+    proc = serve_static(settings.site_dir, port)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(5)
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["cors-allowed", "cors-refused"])
+def test_a_static_site_hosted_apart_calls_the_api_across_origins(page, real_env, tmp_path,
+                                                                  allowed):
+    """`extra.search_api` points the page at an API on another origin; the API's CORS
+    setting decides whether the browser lets the page use it (else: the keyword fallback)."""
+    settings, _, _ = real_env
+    site = tmp_path / "site"
+    shutil.copytree(settings.site_dir, site)
+    static_port = free_port()
+    origin = f"http://127.0.0.1:{static_port}"
+    api = ServerProcess(settings.model_copy(update={"cors_origins": [origin] if allowed else []}),
+                        tmp_path / "server.log").start()
+    search = site / "search" / "index.html"
+    search.write_text(search.read_text().replace('data-api=""', f'data-api="{api.url}"'))
+    static = serve_static(site, static_port)
+    try:
+        search_page(page, origin, "?q=cold+case+units")
+        state = page.get_attribute("#kb-search", "data-state")
+        if allowed:
+            assert state == "api" and results(page)[0]["id"] == "briefs/cold-case-units"
+        else:
+            assert state == "fallback" and page.locator("#kb-notice").is_visible()
+    finally:
+        static.terminate()
+        api.stop()
 
 
 def test_fallback_to_keyword_results_when_the_api_is_unreachable(page, static_only):
