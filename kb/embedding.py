@@ -63,7 +63,9 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a bar for loading 90 MB of weights is noise
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
     @property

@@ -134,7 +134,7 @@ def _build(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embe
     chunks = chunk_documents(docs, mkdocs_config, reuse=unchanged)
     todo = [c for c in chunks if c.hash not in previous]
     if todo:
-        fresh = embedder.embed([c.embed_text for c in todo], progress=progress)
+        fresh = embedder.embed([c.embed_text for c in todo], progress=progress and len(todo) >= 100)
         previous.update(zip((c.hash for c in todo), fresh, strict=True))
     dim = embedder.dimension
     vectors = (np.stack([previous[c.hash] for c in chunks]).astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import Stemmer
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # its DEBUG notes reach the terminal
 
 
 @lru_cache(maxsize=1)
