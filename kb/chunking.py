@@ -18,7 +18,10 @@ WINDOW_WORDS = 150
 OVERLAP_WORDS = 30
 TEXT_TEMPLATE = "{title} > {section}\n{text}"
 # Bump when chunking changes what it produces, so that existing indexes are rebuilt.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
+# The site prints each page's summary under its title with this id (overrides/partials/
+# content.html); a page's own text (summary, then any text before the first heading) links there.
+PAGE_ANCHOR = "page-summary"
 # Link lists, not prose: indexing them only adds keyword noise.
 _UNINDEXED_SECTIONS = {"Related resources"}
 
@@ -54,6 +57,8 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
     """Split one document into chunks (the page itself first, then its sections)."""
     m = doc.meta
     out: list[Chunk] = []
+    if (m.search or {}).get("exclude"):  # Material's own switch for leaving a page out of search
+        return out
     for section in sections:
         if section.title in _UNINDEXED_SECTIONS:
             continue
@@ -68,11 +73,12 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
         if not text:
             continue
         for n, window in enumerate(_windows(text)):
-            key = f"{doc.id}#{section.anchor}@{n}"
-            url = doc.url + (f"#{section.anchor}" if section.anchor else "")
+            anchor = section.anchor if section.level else PAGE_ANCHOR
+            key = f"{doc.id}#{anchor}@{n}"
+            url = f"{doc.url}#{anchor}"
             body = dict(
                 key=key, doc_id=doc.id, title=m.title, section=section.title or m.title,
-                section_path=section.path, anchor=section.anchor, url=url, type=m.type,
+                section_path=section.path, anchor=anchor, url=url, type=m.type,
                 summary=m.summary, core_areas=list(m.core_areas),
                 evidence=m.evidence.rating if m.evidence else None, sites=list(m.sites),
                 components=list(m.components), text=window,

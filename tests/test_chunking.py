@@ -25,14 +25,15 @@ def chunks(body: str):
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    ("Intro text.\n\n## How it works\n\nBody.", [("", "Title"), ("how-it-works", "How it works")]),
-    ("No headings at all, just text.", [("", "Title")]),
-    ("## A\n\n```\n# not a heading\n```\n", [("", "Title"), ("a", "A")]),
-    ("## Steps\n\nx\n\n## Steps\n\ny", [("", "Title"), ("steps", "Steps"), ("steps_1", "Steps")]),
-    ("## Évaluation des résultats\n\nx", [("", "Title"), ("evaluation-des-resultats",
+    ("Intro text.\n\n## How it works\n\nBody.",
+     [("page-summary", "Title"), ("how-it-works", "How it works")]),
+    ("No headings at all, just text.", [("page-summary", "Title")]),
+    ("## A\n\n```\n# not a heading\n```\n", [("page-summary", "Title"), ("a", "A")]),
+    ("## Steps\n\nx\n\n## Steps\n\ny", [("page-summary", "Title"), ("steps", "Steps"), ("steps_1", "Steps")]),
+    ("## Évaluation des résultats\n\nx", [("page-summary", "Title"), ("evaluation-des-resultats",
                                                          "Évaluation des résultats")]),
-    ("## Custom {#my-id}\n\nx", [("", "Title"), ("my-id", "Custom")]),
-    ("## Related resources\n\n- [a](a.md)", [("", "Title")]),
+    ("## Custom {#my-id}\n\nx", [("page-summary", "Title"), ("my-id", "Custom")]),
+    ("## Related resources\n\n- [a](a.md)", [("page-summary", "Title")]),
 ])
 def test_sections_and_anchors(body, expected):
     got = [(c.anchor, c.section) for c in chunks(body)]
@@ -41,7 +42,7 @@ def test_sections_and_anchors(body, expected):
 
 def test_text_before_the_first_heading_belongs_to_the_page():
     first = chunks("Lead paragraph here.\n\n## Next\n\nmore")[0]
-    assert first.anchor == "" and first.url == "/briefs/x/"
+    assert first.anchor == "page-summary" and first.url == "/briefs/x/#page-summary"
     assert "Summary." in first.text and "Lead paragraph here." in first.text
 
 
@@ -78,3 +79,9 @@ def test_urls_follow_directory_urls():
     assert doc("x", "index").url == "/"
     assert doc("x", "briefs/index").url == "/briefs/"
     assert doc("x", "sites/memphis-tn").url == "/sites/memphis-tn/"
+
+
+def test_pages_excluded_from_search_have_no_chunks():
+    d = doc("Some text.\n\n## A\n\nmore")
+    d.meta.search = {"exclude": True}
+    assert chunk_document(d, render_page(d.body, MKDOCS).sections) == []
