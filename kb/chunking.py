@@ -80,7 +80,7 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
                 key=key, doc_id=doc.id, title=m.title, section=section.title or m.title,
                 section_path=section.path, anchor=anchor, url=url, type=m.type,
                 summary=m.summary, core_areas=list(m.core_areas),
-                evidence=m.evidence.rating if m.evidence else None, sites=list(m.sites),
+                evidence=m.evidence.rating if m.evidence else None, sites=doc.site_slugs,
                 components=list(m.components), text=window,
             )
             digest = hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:16]

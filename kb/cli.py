@@ -19,8 +19,6 @@ from kb.settings import Settings
 
 app = typer.Typer(help="The PSP Community of Practice knowledge base.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-new_app = typer.Typer(help="Scaffold new content.", no_args_is_help=True)
-app.add_typer(new_app, name="new")
 
 DocsOpt = Annotated[Path | None, typer.Option("--docs", help="Docs folder [env KB_DOCS_DIR]",
                                               show_default=False)]
@@ -40,20 +38,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-@new_app.command("brief")
-def new_brief_cmd(
-    title: Annotated[str, typer.Option("--title", help="The brief's title")],
+@app.command("new")
+def new_cmd(
+    kind: Annotated[str, typer.Argument(
+        help="What to write: brief, exchange, community, case-study or toolkit",
+        show_default=False)],
+    title: Annotated[str, typer.Option("--title", help="The page's title")],
     area: AreaOpt = None,
     docs: DocsOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Write docs/briefs/<slug>.md from the brief template."""
-    from kb.scaffold import new_brief
+    """Write docs/<folder>/<slug>.md from the template of KIND."""
+    from kb.scaffold import new_document
     from kb.taxonomy import load_taxonomy
 
     s = _settings(docs, index)
     try:
-        path = new_brief(s.docs_dir, title, area or [], load_taxonomy(s.taxonomy))
+        path = new_document(s.docs_dir, kind, title, area or [], load_taxonomy(s.taxonomy))
     except KBError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"wrote {path}: replace every TODO, then run 'kb check'")

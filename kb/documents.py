@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb.errors import ContentError, Problem
-from kb.taxonomy import Taxonomy
+from kb.taxonomy import DocumentType, Taxonomy
 
 # Keys MkDocs and Material read from front matter; allowed alongside ours.
 _MKDOCS_KEYS = {"hide", "template", "search", "status", "icon", "description", "tags", "subtitle"}
@@ -30,18 +30,6 @@ _INLINE_CODE = re.compile(r"`[^`]*`")
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
 _ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|style)\b|\son[a-z]+\s*=|javascript:",
                           re.IGNORECASE)
-# Briefs share one shape so that readers (and search anchors) find the same sections everywhere.
-BRIEF_SECTIONS = [
-    "What it is",
-    "The problem it addresses",
-    "How it works",
-    "What the evidence says",
-    "Where it works best",
-    "Implementing it",
-    "Common pitfalls",
-    "Measuring progress",
-    "Related resources",
-]
 # Types whose page is about one taxonomy term, and the front-matter key naming it.
 _SUBJECT_KEY = {"core-area": "area", "site": "site", "doj-component": "component"}
 
@@ -62,6 +50,26 @@ class Evidence(BaseModel):
     basis: str = Field(min_length=1)
 
 
+class Source(BaseModel):
+    """A cited work as data. At least a URL or a DOI where the type asks for linked sources."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1)
+    authors: str | None = None
+    venue: str | None = None
+    year: int | None = None
+    url: str | None = None
+    doi: str | None = None
+
+
+class Agency(BaseModel):
+    """A party to an exchange that is not a PSP site, named as the source names it."""
+
+    model_config = ConfigDict(extra="forbid")
+    agency: str = Field(min_length=1)
+    place: str | None = None
+
+
 class FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1)
@@ -72,10 +80,25 @@ class FrontMatter(BaseModel):
     evidence: Evidence | None = None
     components: list[str] = []
     sites: list[str] = []
-    sources: list[str] = []
+    # A plain string (the older form) or a structured Source; checked item by item so that each
+    # problem is reported at its own line.
+    sources: list[str | dict[str, Any]] = []
+    # Briefs this page shows at work in a real city (peer exchanges, case studies).
+    practices: list[str] = []
     area: str | None = None
     site: str | None = None
     component: str | None = None
+    # peer-exchange
+    host: str | dict[str, Any] | None = None
+    visitors: list[str | dict[str, Any]] = []
+    date: str | None = None
+    format: str | None = None
+    # community-of-practice and toolkit
+    audience: list[str] = []
+    meets: str | None = None
+    # case-study
+    period: str | None = None
+    psp_timing: str | None = None
     # MkDocs / Material keys, passed through untouched
     hide: list[str] = []
     template: str | None = None
@@ -112,6 +135,18 @@ class Document:
         if self.id.endswith("/index"):
             return "/" + self.id[: -len("index")]
         return f"/{self.id}/"
+
+    @property
+    def site_slugs(self) -> list[str]:
+        """Every PSP site the page is about: its sites, an exchange's host and visitors."""
+        parties = [self.meta.host, *self.meta.visitors]
+        named = [p for p in [*self.meta.sites, *parties] if isinstance(p, str)]
+        return list(dict.fromkeys(named))
+
+    @property
+    def sources(self) -> list[Source | str]:
+        """The sources, structured where the front matter is (call only on a valid document)."""
+        return [s if isinstance(s, str) else Source.model_validate(s) for s in self.meta.sources]
 
     def line_of(self, *key: Any) -> int:
         """The file line of a front-matter key (or list item), else the first line."""
@@ -199,22 +234,47 @@ def parse_document(
         key_lines=key_lines,
     )
     found = [problem(line, msg) for line, msg in _check_meta(doc, taxonomy)]
-    found += [problem(line, msg) for line, msg in _check_body(doc, text)]
+    found += [problem(line, msg) for line, msg in _check_body(doc, text, taxonomy)]
     return doc, found
+
+
+# What each required field should hold, for the message when it is missing.
+_FIELD_HINTS = {
+    "core_areas": "1 to 3 core areas, primary first: {areas}",
+    "evidence": "'rating' ({ratings}) and 'basis' (the review or evaluation it rests on)",
+    "host": "the host's site slug, or {{agency: ..., place: ...}} for an agency outside PSP",
+    "visitors": "a list of the visiting sites' slugs (or {{agency: ..., place: ...}} entries)",
+    "date": "when it took place, YYYY-MM or YYYY-MM-DD (YYYY-Qn if the source gives only that)",
+    "format": "one of {formats}",
+    "audience": "a list of the roles it is for: {roles}",
+    "sites": "a list of the PSP sites it is about: site slugs such as {site}",
+    "period": "when the program ran: YYYY, YYYY-YYYY or YYYY-present",
+    "psp_timing": "one of {timings} (the program's start relative to the city's PSP engagement)",
+    "area": "one of {areas}",
+    "site": "one of the site slugs, such as {site}",
+    "component": "one of {components}",
+}
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+# A newsletter that reports "exchanges from October through December 2019" dates them no finer.
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{4}|present))?$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#]\S*)?$")
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     m = doc.meta
     out: list[tuple[int, str]] = []
+    dtype = tax.doc_type(m.type)
 
-    def unknown(kind: str, key: str, value: str, allowed: list[str], *loc: Any) -> None:
+    def unknown(kind: str, key: str, value: Any, allowed: list[str], *loc: Any) -> None:
         out.append((doc.line_of(key, *loc),
                     f"unknown {kind} '{value}' in '{key}'; allowed: {', '.join(allowed)}"))
 
     for key in ("title", "summary"):
         if _MARKUP.search(getattr(m, key)):
             out.append((doc.line_of(key), f"'{key}' must be plain text, without HTML tags"))
-    if m.type not in tax.type_slugs:
+    if dtype is None:
         unknown("document type", "type", m.type, tax.type_slugs)
     for i, a in enumerate(m.core_areas):
         if a not in tax.area_slugs:
@@ -224,43 +284,150 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     if len(m.core_areas) > 3:
         out.append((doc.line_of("core_areas"),
                     f"'core_areas' has {len(m.core_areas)} areas; at most 3 (primary first)"))
-    if m.type in ("practice-brief", "core-area") and not m.core_areas:
-        out.append((doc.line_of("core_areas"),
-                    f"a {m.type} needs 'core_areas': 1 to 3 of {', '.join(tax.area_slugs)}"))
     for i, c in enumerate(m.components):
         if c not in tax.component_slugs:
             unknown("DOJ component", "components", c, tax.component_slugs, i)
     for i, s in enumerate(m.sites):
         if s not in tax.site_slugs:
             unknown("site", "sites", s, tax.site_slugs, i)
+    for i, r in enumerate(m.audience):
+        if r not in tax.role_slugs:
+            unknown("role", "audience", r, tax.role_slugs, i)
     if m.evidence and m.evidence.rating not in tax.rating_slugs:
         unknown("evidence rating", "evidence", m.evidence.rating, tax.rating_slugs, "rating")
     if m.updated > dt.date.today():
         out.append((doc.line_of("updated"),
                     f"'updated' is {m.updated.isoformat()}, a date in the future; "
                     "use the date of your last edit (YYYY-MM-DD)"))
-    if m.type == "practice-brief":
-        if m.evidence is None:
-            out.append((doc.line_of("evidence"),
-                        "a practice-brief needs 'evidence' with 'rating' "
-                        f"({', '.join(tax.rating_slugs)}) and 'basis' (the review it rests on)"))
-        if not m.sources:
-            out.append((doc.line_of("sources"),
-                        "a practice-brief needs 'sources': a list of the public sources it cites "
-                        "(author, year, title, publisher or journal)"))
+    if m.format is not None and m.format not in [f.slug for f in tax.exchange_formats]:
+        unknown("format", "format", m.format, [f.slug for f in tax.exchange_formats])
+    if m.psp_timing is not None and m.psp_timing not in [t.slug for t in tax.psp_timings]:
+        unknown("PSP timing", "psp_timing", m.psp_timing, [t.slug for t in tax.psp_timings])
+    if m.date is not None:
+        out += _check_event_date(doc)
+    if m.period is not None and not _PERIOD.match(str(m.period)):
+        out.append((doc.line_of("period"), f"'period' must be YYYY, YYYY-YYYY or YYYY-present, "
+                                           f"got {m.period!r}"))
+    out += _check_parties(doc, tax)
+    out += _check_sources(doc, dtype)
+    if dtype is not None:
+        hints = {k: v.format(areas=", ".join(tax.area_slugs), ratings=", ".join(tax.rating_slugs),
+                             formats=", ".join(f.slug for f in tax.exchange_formats),
+                             roles=", ".join(tax.role_slugs), site=tax.site_slugs[0],
+                             timings=", ".join(t.slug for t in tax.psp_timings),
+                             components=", ".join(tax.component_slugs))
+                 for k, v in _FIELD_HINTS.items()}
+        for key in dtype.requires:
+            if getattr(m, key) in (None, [], ""):
+                out.append((doc.line_of(key), f"a {m.type} needs '{key}': {hints[key]}"))
     subject_key = _SUBJECT_KEY.get(m.type)
     if subject_key:
         allowed = {"area": tax.area_slugs, "site": tax.site_slugs,
                    "component": tax.component_slugs}[subject_key]
         value = getattr(m, subject_key)
-        if value is None:
-            out.append((1, f"a {m.type} page needs '{subject_key}': one of {', '.join(allowed)}"))
-        elif value not in allowed:
+        if value is not None and value not in allowed:
             unknown(subject_key.replace("area", "core area"), subject_key, value, allowed)
     return out
 
 
-def _check_body(doc: Document, text: str) -> list[tuple[int, str]]:
+def _check_event_date(doc: Document) -> list[tuple[int, str]]:
+    line = doc.line_of("date")
+    quarter = _QUARTER.match(str(doc.meta.date))
+    match = _YEAR_MONTH.match(str(doc.meta.date))
+    if quarter:
+        year, month, day = int(quarter.group(1)), 3 * int(quarter.group(2)) - 2, None
+    elif match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+    else:
+        return [(line, f"'date' must be YYYY-MM or YYYY-MM-DD (e.g. \"2019-11\"), or YYYY-Qn "
+                       f"when the source gives only the quarter, got {doc.meta.date!r}")]
+    try:
+        first = dt.date(year, month, day or 1)  # type: ignore[arg-type]
+    except ValueError:
+        return [(line, f"'date' {doc.meta.date!r} is not a real date")]
+    today = dt.date.today()
+    if first > today:
+        return [(line, f"'date' is {doc.meta.date}, in the future; record an exchange "
+                       "once it has taken place")]
+    return []
+
+
+def _check_parties(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
+    """An exchange's host and visitors: site slugs, or named agencies outside PSP."""
+    out: list[tuple[int, str]] = []
+    m = doc.meta
+    parties = ([("host", (), m.host)] if m.host is not None else []) + [
+        ("visitors", (i,), v) for i, v in enumerate(m.visitors)]
+    for key, loc, party in parties:
+        line = doc.line_of(key, *loc)
+        if isinstance(party, str):
+            if party not in tax.site_slugs:
+                out.append((line, f"unknown site '{party}' in '{key}'; allowed: "
+                                  f"{', '.join(tax.site_slugs)}, or {{agency: ..., place: ...}} "
+                                  "for an agency outside PSP"))
+        else:
+            try:
+                Agency.model_validate(party)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                out.append((line, f"'{key}' entry {party!r} must be a site slug or "
+                                  f"{{agency: ..., place: ...}}: {_pydantic_message(err)}"))
+    if isinstance(m.host, str) and m.host in m.visitors:
+        out.append((doc.line_of("visitors"), f"'{m.host}' is both the host and a visitor"))
+    return out
+
+
+def _check_sources(doc: Document, dtype: DocumentType | None) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    m = doc.meta
+    if dtype is not None and len(m.sources) < dtype.min_sources:
+        out.append((doc.line_of("sources"),
+                    f"a {m.type} needs 'sources': at least {dtype.min_sources} public "
+                    f"source{'s' if dtype.min_sources > 1 else ''} it cites (author, year, title, "
+                    "publisher or journal" + (", and a url or doi)" if dtype.linked_sources
+                                               else ")")))
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(m.sources):
+        line = doc.line_of("sources", i)
+        if isinstance(raw, str):
+            if dtype is not None and dtype.linked_sources:
+                out.append((line, "this source needs a link: write it as fields (title, authors, "
+                                  "venue, year) with 'url' or 'doi'"))
+            continue
+        try:
+            src = Source.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"])
+                if err["type"] == "extra_forbidden":
+                    msg = (f"unknown source field '{field}'; allowed: "
+                           f"{', '.join(Source.model_fields)}")
+                elif err["type"] == "missing":
+                    msg = f"this source is missing '{field}'"
+                else:
+                    msg = f"source field '{field}': {err['msg']}"
+                out.append((doc.line_of("sources", i, field), msg))
+            continue
+        if dtype is not None and dtype.linked_sources and not (src.url or src.doi):
+            out.append((line, "this source needs a 'url' or a 'doi' so readers can open it"))
+        if src.url is not None and not _URL.match(src.url):
+            out.append((doc.line_of("sources", i, "url"),
+                        f"'url' {src.url!r} is not a web address; write it in full, "
+                        "starting with https://"))
+        if src.doi is not None and not _DOI.match(src.doi):
+            out.append((doc.line_of("sources", i, "doi"),
+                        f"'doi' {src.doi!r} is not a DOI; write it as 10.xxxx/suffix, "
+                        "without https://doi.org/"))
+        if src.url:
+            if src.url in seen:
+                out.append((doc.line_of("sources", i, "url"),
+                            f"the same url is cited twice (also source {seen[src.url] + 1}); "
+                            "cite each work once"))
+            seen.setdefault(src.url, i)
+    return out
+
+
+def _check_body(doc: Document, text: str, tax: Taxonomy) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     # Placeholders count in prose, not where the text shows code (`TODO` written as an example).
     front = text.split("\n")[: doc.body_line - 1]
@@ -274,26 +441,29 @@ def _check_body(doc: Document, text: str) -> list[tuple[int, str]]:
         if _ACTIVE_HTML.search(_INLINE_CODE.sub("", line)):
             out.append((doc.body_line + n, "scripts, frames, forms, styles and event handlers "
                                            "are not allowed in content; write plain Markdown"))
-    if doc.type == "practice-brief":
-        heads = [(doc.body_line + n, line[3:].strip())
-                 for n, line in enumerate(_outside_fences(doc.body)) if line.startswith("## ")]
-        h1 = [doc.body_line + n for n, line in enumerate(_outside_fences(doc.body))
-              if line.startswith("# ")]
-        if h1:
-            out.append((h1[0], "a brief has no '# ' heading in its body; "
-                               "the page title comes from 'title' in the front matter"))
-        titles = [t for _, t in heads]
-        for required in BRIEF_SECTIONS:
-            if required not in titles:
-                out.append((doc.body_line, f"missing section '## {required}'; a brief has these "
-                                           f"sections in order: {', '.join(BRIEF_SECTIONS)}"))
-        order = [t for t in titles if t in BRIEF_SECTIONS]
-        expected = [t for t in BRIEF_SECTIONS if t in order]
-        if order != expected:
-            line = next(n for (n, t) in heads if t in BRIEF_SECTIONS
-                        and order.index(t) != expected.index(t))
-            out.append((line, f"sections out of order; a brief's order is: "
-                              f"{', '.join(BRIEF_SECTIONS)}"))
+    dtype = tax.doc_type(doc.type)
+    if dtype is None or not dtype.sections:
+        return out
+    kind = dtype.name.lower()
+    lines = _outside_fences(doc.body)
+    heads = [(doc.body_line + n, line[3:].strip()) for n, line in enumerate(lines)
+             if line.startswith("## ")]
+    h1 = [doc.body_line + n for n, line in enumerate(lines) if line.startswith("# ")]
+    if h1:
+        out.append((h1[0], f"a {kind} has no '# ' heading in its body; "
+                           "the page title comes from 'title' in the front matter"))
+    required = dtype.sections
+    titles = [t for _, t in heads]
+    for section in required:
+        if section not in titles:
+            out.append((doc.body_line, f"missing section '## {section}'; a {kind} has these "
+                                       f"sections in order: {', '.join(required)}"))
+    order = [t for t in titles if t in required]
+    expected = [t for t in required if t in order]
+    if order != expected:
+        line = next(n for (n, t) in heads if t in required
+                    and order.index(t) != expected.index(t))
+        out.append((line, f"sections out of order; a {kind}'s order is: {', '.join(required)}"))
     return out
 
 

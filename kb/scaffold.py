@@ -1,4 +1,4 @@
-"""``kb new brief``: a new brief from the template, with every placeholder still to fill in."""
+"""``kb new KIND``: a new page from its type's template, with every placeholder still to fill in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from kb.errors import KBError
 from kb.taxonomy import Taxonomy
 
-TEMPLATE = Path(__file__).with_name("templates") / "brief.md"
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def slugify(title: str) -> str:
@@ -19,9 +19,12 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
 
 
-def new_brief(docs_dir: Path, title: str, areas: list[str], taxonomy: Taxonomy,
-              today: dt.date | None = None) -> Path:
-    """Write ``docs/briefs/<slug>.md`` from the template; refuse to overwrite."""
+def new_document(docs_dir: Path, kind: str, title: str, areas: list[str], taxonomy: Taxonomy,
+                 today: dt.date | None = None) -> Path:
+    """Write ``docs/<folder>/<slug>.md`` from the kind's template; refuse to overwrite."""
+    dtype = taxonomy.kinds.get(kind)
+    if dtype is None or dtype.folder is None:
+        raise KBError(f"unknown kind '{kind}'; allowed: {', '.join(taxonomy.kinds)}")
     title = title.strip()
     slug = slugify(title)
     if not slug:
@@ -33,10 +36,10 @@ def new_brief(docs_dir: Path, title: str, areas: list[str], taxonomy: Taxonomy,
     for a in areas:
         if a not in taxonomy.area_slugs:
             raise KBError(f"unknown core area '{a}'; allowed: {', '.join(taxonomy.area_slugs)}")
-    path = docs_dir / "briefs" / f"{slug}.md"
+    path = docs_dir / dtype.folder / f"{slug}.md"
     if path.exists():
         raise KBError(f"{path} already exists; edit it, or choose another title")
-    text = TEMPLATE.read_text(encoding="utf-8").format(
+    text = (TEMPLATES / f"{kind}.md").read_text(encoding="utf-8").format(
         title=json.dumps(title, ensure_ascii=False),  # a JSON string is a valid YAML scalar
         core_areas="\n".join(f"  - {a}" for a in areas),
         today=(today or dt.date.today()).isoformat(),

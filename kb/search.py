@@ -8,6 +8,7 @@ The same index and query always give the same answer (ties break by chunk order)
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ _DENSE_MATCH = 0.35
 _LEXICAL_MATCH = 0.5
 _QUERY_CACHE = 2048
 _NAMED_AREA_BOOST = 1.5
+_NAMED_TYPE_BOOST = 1.5
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Searcher:
         ).reshape(len(chunks), len(taxonomy.area_slugs))
         weights = {t.slug: t.search_weight for t in taxonomy.document_types}
         self._chunk_weight = np.array([weights.get(c.type, 1.0) for c in chunks])
+        self._chunk_type = np.array([c.type for c in chunks], dtype=object)
         # document vectors: the normalized mean of their sections, for "related" documents
         sums = np.zeros((len(self.doc_ids), data.vectors.shape[1]), dtype=np.float64)
         np.add.at(sums, self._doc_of, data.vectors)
@@ -158,6 +161,10 @@ class Searcher:
         if named:
             # "gun violence strategies" names a core area: its documents are what is meant.
             fused *= np.where(self._area_matrix[:, named].any(axis=1), _NAMED_AREA_BOOST, 1.0)
+        cued = self._cued_types(query.q)
+        if cued:
+            # "which city could we visit ..." asks for a peer exchange, not the practice brief.
+            fused *= np.where(np.isin(self._chunk_type, cued), _NAMED_TYPE_BOOST, 1.0)
         candidates = np.flatnonzero(mask & (fused > 0))
         # best first; ties by chunk order, so results are deterministic
         order = candidates[np.lexsort((candidates, -fused[candidates]))]
@@ -281,6 +288,12 @@ class Searcher:
         text = f" {' '.join(q.casefold().split())} "
         return [i for i, a in enumerate(self.taxonomy.core_areas)
                 if f" {a.name.casefold()} " in text]
+
+    def _cued_types(self, q: str) -> list[str]:
+        """Document types whose query cues the query contains ("visit" → peer-exchange)."""
+        text = f" {' '.join(re.findall(r'[a-z0-9]+', q.casefold()))} "
+        return [t.slug for t in self.taxonomy.document_types
+                if any(f" {cue} " in text for cue in t.query_cues)]
 
     def _query_areas(self, q: str, hits: list[Hit]) -> list[str]:
         """Core areas the query is about: named in it, or the primary area of most top hits."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from kb.documents import Document
 from kb.errors import KBError
+from kb.network import exchange_network_svg
 from kb.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def site_is_current(site_dir: Path, inputs_hash: str) -> bool:
 
 
 def build_nav(docs: list[Document], taxonomy: Taxonomy) -> list[dict[str, Any]]:
-    """Home, About, Core areas, Briefs (by primary area), Sites, DOJ components, Contribute."""
+    """Home, About, Core areas, Briefs (by primary area), Peer learning (by type), Sites, DOJ
+    components, Contribute."""
     by_id = {d.id: d for d in docs}
     used: set[str] = set()
 
@@ -68,6 +70,12 @@ def build_nav(docs: list[Document], taxonomy: Taxonomy) -> list[dict[str, Any]]:
                          key=lambda d: d.title.casefold())
         if in_area:
             briefs.append({area.name: [page(d.id) for d in in_area]})
+    peer: list[Any] = [page("peer-learning/index")] if "peer-learning/index" in by_id else []
+    for dtype in taxonomy.document_types:
+        if dtype.peer_learning and dtype.folder:
+            items = folder(dtype.folder)
+            if items:
+                peer.append({dtype.plural or dtype.name: items})
     nav: list[dict[str, Any]] = []
     if "index" in by_id:
         nav.append({"Home": page("index")})
@@ -75,6 +83,7 @@ def build_nav(docs: list[Document], taxonomy: Taxonomy) -> list[dict[str, Any]]:
         ("About", folder("about", ["psp-overview", "engagement-models", "site-selection"])),
         ("Core areas", folder("areas", taxonomy.area_slugs)),
         ("Briefs", briefs),
+        ("Peer learning", peer),
         ("Sites", folder("sites")),
         ("DOJ components", folder("components", taxonomy.component_slugs)),
         ("Contribute", folder("contribute")),
@@ -100,6 +109,7 @@ def build_site(*, mkdocs_config: Path, docs_dir: Path, site_dir: Path, docs: lis
         cfg = load_config(str(mkdocs_config), docs_dir=str(docs_dir.resolve()),
                           site_dir=str(tmp.resolve()), nav=build_nav(docs, taxonomy), strict=True)
         cfg.extra["related"] = related
+        cfg.extra["exchange_network"] = exchange_network_svg(docs, taxonomy)
         build(cfg)
     except (MkDocsException, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)

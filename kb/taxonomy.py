@@ -25,9 +25,22 @@ class Term(BaseModel):
 
 
 class DocumentType(Term):
+    plural: str = ""
     # Multiplies a document's fused score: landing pages and guides mention every topic in
     # passing, so they should not outrank the brief that treats it.
     search_weight: float = 1.0
+    # Contributed types (briefs and peer-learning resources) have a folder and a `kb new` kind;
+    # the program's own pages have neither.
+    folder: str | None = None
+    kind: str | None = None
+    peer_learning: bool = False
+    query_cues: list[str] = []
+    requires: list[str] = []
+    min_sources: int = 0
+    # Every source must carry a URL or DOI (structured sources); older types may still use strings.
+    linked_sources: bool = False
+    # Required `##` sections, in order; other sections may stand between them.
+    sections: list[str] = []
 
 
 class Component(Term):
@@ -36,7 +49,16 @@ class Component(Term):
 
 class Engagement(BaseModel):
     cohort: str
-    approach: str
+    approach: str | None = None  # None where the source names the site but not its approach
+    source: str = "fact-sheet-2018"
+
+
+class SiteSource(BaseModel):
+    slug: str
+    title: str
+    venue: str
+    year: int
+    url: str
 
 
 class Site(BaseModel):
@@ -56,6 +78,10 @@ class Taxonomy(BaseModel):
     evidence_ratings: list[Term]
     team_approaches: list[Term]
     components: list[Component]
+    roles: list[Term]
+    exchange_formats: list[Term]
+    psp_timings: list[Term]
+    site_sources: list[SiteSource]
     sites: list[Site]
 
     model_config = {"frozen": True}
@@ -80,8 +106,20 @@ class Taxonomy(BaseModel):
     def site_slugs(self) -> list[str]:
         return [s.slug for s in self.sites]
 
+    @cached_property
+    def role_slugs(self) -> list[str]:
+        return [r.slug for r in self.roles]
+
+    @cached_property
+    def kinds(self) -> dict[str, DocumentType]:
+        """`kb new` kind -> its document type."""
+        return {t.kind: t for t in self.document_types if t.kind}
+
     def area(self, slug: str) -> Term:
         return next(a for a in self.core_areas if a.slug == slug)
+
+    def doc_type(self, slug: str) -> DocumentType | None:
+        return next((t for t in self.document_types if t.slug == slug), None)
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
@@ -97,9 +135,15 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     except ValidationError as exc:
         raise TaxonomyError(f"{path}: malformed taxonomy: {exc}") from exc
     approaches = {a.slug for a in taxonomy.team_approaches}
+    sources = {s.slug for s in taxonomy.site_sources}
     for site in taxonomy.sites:
         for e in site.engagements:
-            if e.approach not in approaches:
+            if e.source not in sources:
+                raise TaxonomyError(
+                    f"{path}: site {site.slug} cites source {e.source!r}; "
+                    f"allowed: {', '.join(sorted(sources))}"
+                )
+            if e.approach is not None and e.approach not in approaches:
                 raise TaxonomyError(
                     f"{path}: site {site.slug} has team approach {e.approach!r}; "
                     f"allowed: {', '.join(sorted(approaches))}"

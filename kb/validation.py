@@ -23,7 +23,21 @@ def check_content(
     docs, problems = parse_documents(docs_dir, taxonomy)
     problems += _duplicate_titles(docs, docs_dir)
     problems += _broken_links(docs, docs_dir, mkdocs_config)
+    problems += _unknown_practices(docs, docs_dir)
     return docs, sorted(problems)
+
+
+def _unknown_practices(docs: list[Document], docs_dir: Path) -> list[Problem]:
+    """`practices` names briefs by slug; each must be a practice brief that exists."""
+    briefs = sorted(d.id.split("/", 1)[1] for d in docs if d.type == "practice-brief")
+    out = []
+    for doc in docs:
+        for i, slug in enumerate(doc.meta.practices):
+            if slug not in briefs:
+                out.append(Problem(str(docs_dir / doc.path), doc.line_of("practices", i),
+                                   f"unknown brief '{slug}' in 'practices'; name a brief by its "
+                                   f"file name under briefs/, e.g. {', '.join(briefs[:3])}"))
+    return out
 
 
 def _duplicate_titles(docs: list[Document], docs_dir: Path) -> list[Problem]:

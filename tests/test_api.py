@@ -121,7 +121,8 @@ def test_areas_lists_the_taxonomy_with_counts(client):
     areas = client.get("/api/areas").json()
     assert [a["slug"] for a in areas] == ["federal-partnerships", "crime-analysis", "technology",
                                          "gun-violence", "criminal-justice-collaboration",
-                                         "community-engagement", "investigations"]
+                                         "community-engagement", "investigations",
+                                         "constitutional-policing"]
     counts = {a["slug"]: a["count"] for a in areas}
     assert counts["gun-violence"] == 2 and counts["investigations"] == 1
     assert all(a["name"] and a["description"] for a in areas)

@@ -82,7 +82,9 @@
 
   SearchPage.prototype.setupControls = function () {
     var self = this;
+    this.typeNames = {};
     this.taxonomy.document_types.forEach(function (t) {
+      self.typeNames[t.slug] = t.name;
       self.typeSel.appendChild(el("option", { value: t.slug }, t.name));
     });
     this.taxonomy.evidence_ratings.forEach(function (r) {
@@ -203,6 +205,14 @@
       var n = counts[c.getAttribute("data-area")];
       c.querySelector(".kb-chip-count").textContent = n ? " (" + n + ")" : "";
     });
+    // The type select doubles as the type facet: each option shows its count.
+    var typeCounts = (body.facets && body.facets.type) || {};
+    var typeNames = this.typeNames;
+    Array.prototype.forEach.call(this.typeSel.options, function (o) {
+      if (!o.value) return;
+      var n = typeCounts[o.value];
+      o.textContent = typeNames[o.value] + (n ? " (" + n + ")" : "");
+    });
     var suggested = (body.query_areas || []).filter(function (a) { return s.areas.indexOf(a) < 0; });
     if (suggested.length && !s.areas.length) {
       var a = suggested[0];
@@ -232,6 +242,7 @@
     var a = el("a", { href: this.link(hit.url, q) }, hit.title);
     h.appendChild(a);
     li.appendChild(h);
+    if (hit.type) li.appendChild(el("span", { "class": "kb-type-badge kb-result-type" }, this.typeNames[hit.type] || hit.type));
     if (hit.section && hit.section !== hit.title) li.appendChild(el("p", { "class": "kb-section" }, "Section: " + hit.section));
     var snip = el("p", { "class": "kb-snippet" });
     appendMarked(snip, hit.snippet || "");
