@@ -130,6 +130,10 @@ def search(
 
         typer.echo(json.dumps(asdict(result), indent=2, ensure_ascii=False))
         return
+    if result.notice:
+        typer.echo(result.notice)
+    if result.did_you_mean:
+        typer.echo(f"Did you mean: {result.did_you_mean}?")
     typer.echo(f"{result.total} matching documents for {result.query!r}")
     for n, hit in enumerate(result.results, 1):
         plain = hit.snippet.replace("<mark>", "").replace("</mark>", "")

@@ -21,11 +21,14 @@ from kb.embedding import Embedder
 from kb.errors import InvalidQuery, UnknownDocument
 from kb.fusion import reciprocal_rank_fusion
 from kb.index import IndexData
+from kb.matching import Match, is_foreign, judge, load_thresholds
 from kb.snippets import make_snippet
+from kb.spelling import Speller
 from kb.taxonomy import Taxonomy
 
 MAX_QUERY_CHARS = 500
 MAX_K = 50
+MAX_DEPTH = 100  # offset + k: paging goes this deep and no further
 # A document counts as matching the query (for `total` and the facet counts) when one of its
 # sections is this close in meaning, or it holds the query terms about as well as the best one.
 _DENSE_MATCH = 0.35
@@ -45,6 +48,7 @@ class Query:
     sites: tuple[str, ...] = ()
     components: tuple[str, ...] = ()
     group: bool = True
+    offset: int = 0
     # Both arms fused (the product), or one arm alone (the baselines `kb eval` compares).
     method: Literal["hybrid", "dense", "lexical"] = "hybrid"
 
@@ -72,6 +76,9 @@ class SearchResult:
     results: list[Hit]
     facets: dict[str, dict[str, int]]
     query_areas: list[str] = field(default_factory=list)
+    match: Match = "good"
+    did_you_mean: str | None = None
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ def validate_query(query: Query, taxonomy: Taxonomy) -> Query:
         raise InvalidQuery(f"q is {len(q)} characters; at most {MAX_QUERY_CHARS} are allowed")
     if not 1 <= query.k <= MAX_K:
         raise InvalidQuery(f"k must be between 1 and {MAX_K}, got {query.k}")
+    if query.offset < 0 or query.offset + query.k > MAX_DEPTH:
+        raise InvalidQuery(f"offset must be 0 or more, and offset + k at most {MAX_DEPTH}; "
+                           f"got offset {query.offset} with k {query.k}")
     allowed = {
         "area": (query.areas, taxonomy.area_slugs),
         "type": (query.types, taxonomy.type_slugs),
@@ -130,6 +140,15 @@ class Searcher:
         weights = {t.slug: t.search_weight for t in taxonomy.document_types}
         self._chunk_weight = np.array([weights.get(c.type, 1.0) for c in chunks])
         self._chunk_type = np.array([c.type for c in chunks], dtype=object)
+        # "What works" queries favour rated practices: each rating's weight is taxonomy data.
+        rating_weight = {r.slug: r.intent_weight for r in taxonomy.evidence_ratings}
+        self._evidence_weight = np.array([rating_weight.get(c.evidence or "", 1.0)
+                                          for c in chunks])
+        self._speller = Speller(
+            [c.text for c in chunks] + [c.title for c in chunks],
+            keep=[a.name for a in taxonomy.core_areas] + [s.city for s in taxonomy.sites]
+            + [c.name for c in taxonomy.components])
+        self._thresholds = load_thresholds(embedder.fingerprint)
         # document vectors: the normalized mean of their sections, for "related" documents
         sums = np.zeros((len(self.doc_ids), data.vectors.shape[1]), dtype=np.float64)
         np.add.at(sums, self._doc_of, data.vectors)
@@ -146,10 +165,29 @@ class Searcher:
         query = validate_query(query, self.taxonomy)
         n_chunks = len(self.data.chunks)
         if n_chunks == 0:
-            return SearchResult(query=query.q, total=0, results=[], facets={})
+            return SearchResult(query=query.q, total=0, results=[], facets={}, match="none",
+                                notice=_notice("none", query.q, False, False))
+        foreign = is_foreign(query.q, self._speller.unknown_share(query.q), self._thresholds)
+        corrected = None if foreign else self._speller.correct(query.q)
         dense = self._dense_scores(query.q)
-        lexical = self.data.lexical.scores(query.q)
+        # The lexical arm reads the corrected words: BM25 cannot match "voilence" to anything.
+        lexical = self.data.lexical.scores(corrected or query.q)
         mask = self._mask(query)
+        best = float(dense[mask].max()) if mask.any() else -1.0
+        match = judge(best, bool((lexical[mask] > 0).any()), foreign, self._thresholds)
+        did_you_mean = None
+        if corrected is not None:
+            fixed = self._dense_scores(corrected)
+            better = judge(float(fixed[mask].max()) if mask.any() else -1.0,
+                           bool((lexical[mask] > 0).any()), False, self._thresholds)
+            if _RANK[better] >= max(_RANK[match], _RANK["weak"]):
+                did_you_mean = corrected
+        intent = self._evidence_intent(query.q)
+        if match == "none":
+            return SearchResult(query=query.q, total=0, results=[],
+                                facets=self._facets(query, np.zeros(len(self.doc_ids), bool)),
+                                match="none", did_you_mean=did_you_mean,
+                                notice=_notice("none", query.q, foreign, False))
         arms = {
             "dense": lambda: _ranking(dense, mask),
             "lexical": lambda: _ranking(lexical, mask & (lexical > 0)),
@@ -165,22 +203,28 @@ class Searcher:
         if cued:
             # "which city could we visit ..." asks for a peer exchange, not the practice brief.
             fused *= np.where(np.isin(self._chunk_type, cued), _NAMED_TYPE_BOOST, 1.0)
-        candidates = np.flatnonzero(mask & (fused > 0))
+        if intent:
+            fused *= self._evidence_weight
+        matching = self._matching_docs(dense, lexical)
+        # Only documents that match are results, so `total` and the list tell the same story.
+        candidates = np.flatnonzero(mask & (fused > 0) & matching[self._doc_of])
         # best first; ties by chunk order, so results are deterministic
         order = candidates[np.lexsort((candidates, -fused[candidates]))]
         if query.group:
             _, first = np.unique(self._doc_of[order], return_index=True)
             order = order[np.sort(first)]
-        top = order[: query.k]
+        top = order[query.offset: query.offset + query.k]
         hits = [self._hit(int(i), float(fused[i]), query.q) for i in top]
-        matching = self._matching_docs(dense, lexical)
+        total = len(np.unique(self._doc_of[order])) if query.group else len(order)
         return SearchResult(
             query=query.q,
-            total=max(int(np.count_nonzero(matching & self._doc_mask(query))), len(
-                {h.id for h in hits})),
+            total=total,
             results=hits,
             facets=self._facets(query, matching),
             query_areas=self._query_areas(query.q, hits),
+            match=match,
+            did_you_mean=did_you_mean,
+            notice=_notice(match, query.q, foreign, intent),
         )
 
     def related(self, doc_id: str, k: int = 5, types: tuple[str, ...] = ()) -> list[Related]:
@@ -289,6 +333,14 @@ class Searcher:
         return [i for i, a in enumerate(self.taxonomy.core_areas)
                 if f" {a.name.casefold()} " in text]
 
+    def _evidence_intent(self, q: str) -> bool:
+        """Does the query ask what works ("proven", "what works", "gun violence strategies")?"""
+        intent = self.taxonomy.evidence_intent
+        text = f" {' '.join(re.findall(r'[a-z0-9]+', q.casefold()))} "
+        if any(f" {cue} " in text for cue in intent.cues):
+            return True
+        return bool(self._named_areas(q)) and any(f" {cue} " in text for cue in intent.with_area)
+
     def _cued_types(self, q: str) -> list[str]:
         """Document types whose query cues the query contains ("visit" → peer-exchange)."""
         text = f" {' '.join(re.findall(r'[a-z0-9]+', q.casefold()))} "
@@ -312,6 +364,24 @@ class Searcher:
                    snippet=make_snippet(c.text, q), score=round(score, 6),
                    core_areas=c.core_areas, type=c.type, evidence=c.evidence,
                    summary=c.summary, section_path=c.section_path)
+
+
+_RANK = {"none": 0, "weak": 1, "good": 2}
+
+
+def _notice(match: Match, q: str, foreign: bool, intent: bool) -> str | None:
+    """The one sentence the page shows above the results, or None."""
+    if match == "none":
+        if foreign:
+            return ("The knowledge base is written in English and nothing in it matches "
+                    f"\u201c{q}\u201d. Try your question in English.")
+        return f"Nothing in the knowledge base matches \u201c{q}\u201d."
+    if match == "weak":
+        return (f"No strong match for \u201c{q}\u201d: these are the closest pages, "
+                "which may not answer it.")
+    if intent:
+        return "Showing practices with evidence first."
+    return None
 
 
 def _ranking(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:

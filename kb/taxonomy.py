@@ -43,6 +43,15 @@ class DocumentType(Term):
     sections: list[str] = []
 
 
+class Rating(Term):
+    intent_weight: float = 1.0
+
+
+class EvidenceIntent(BaseModel):
+    cues: list[str]
+    with_area: list[str]
+
+
 class Component(Term):
     abbreviation: str
 
@@ -50,7 +59,7 @@ class Component(Term):
 class Engagement(BaseModel):
     cohort: str
     approach: str | None = None  # None where the source names the site but not its approach
-    source: str = "fact-sheet-2018"
+    source: str  # a slug of site_sources
 
 
 class SiteSource(BaseModel):
@@ -75,7 +84,8 @@ class Site(BaseModel):
 class Taxonomy(BaseModel):
     core_areas: list[Term]
     document_types: list[DocumentType]
-    evidence_ratings: list[Term]
+    evidence_ratings: list[Rating]
+    evidence_intent: EvidenceIntent
     team_approaches: list[Term]
     components: list[Component]
     roles: list[Term]

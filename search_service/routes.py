@@ -11,7 +11,7 @@ from fastapi import Query as Param
 from fastapi.responses import JSONResponse
 
 from kb.errors import InvalidQuery, UnknownDocument
-from kb.search import MAX_K, MAX_QUERY_CHARS, Query
+from kb.search import MAX_DEPTH, MAX_K, MAX_QUERY_CHARS, Query
 from search_service.deps import LiveIndexDep, SearcherDep
 from search_service.schemas import (
     Area,
@@ -33,7 +33,7 @@ def _search(searcher, req: SearchRequest) -> SearchResponse:
         result = searcher.search(Query(
             q=req.q, k=req.k, areas=tuple(req.area), types=tuple(req.type),
             evidence=tuple(req.evidence), sites=tuple(req.site),
-            components=tuple(req.component), group=req.group))
+            components=tuple(req.component), group=req.group, offset=req.offset))
     except InvalidQuery as exc:
         raise HTTPException(422, detail=str(exc)) from None
     took = (time.perf_counter() - started) * 1000
@@ -41,7 +41,8 @@ def _search(searcher, req: SearchRequest) -> SearchResponse:
         query=result.query, took_ms=round(took, 2), total=result.total,
         results=[{k: v for k, v in asdict(h).items() if k != "section_path"}
                  for h in result.results],
-        facets=result.facets, query_areas=result.query_areas)
+        facets=result.facets, query_areas=result.query_areas, match=result.match,
+        did_you_mean=result.did_you_mean, notice=result.notice, offset=req.offset)
 
 
 @router.get("/api/search", response_model=SearchResponse, responses=_ERRORS,
@@ -56,9 +57,11 @@ def search_get(
     site: Annotated[list[str], Param(description="Site slug, repeatable")] = [],  # noqa: B006
     component: Annotated[list[str], Param(description="DOJ component, repeatable")] = [],  # noqa: B006
     group: bool = True,
+    offset: Annotated[int, Param(description=f"Results to skip; offset + k at most {MAX_DEPTH}")] = 0,
 ) -> SearchResponse:
     return _search(searcher, SearchRequest(q=q, k=k, area=area, type=type, evidence=evidence,
-                                           site=site, component=component, group=group))
+                                           site=site, component=component, group=group,
+                                           offset=offset))
 
 
 @router.post("/api/search", response_model=SearchResponse, responses=_ERRORS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,6 +19,7 @@ class SearchRequest(BaseModel):
     site: list[str] = Field(default_factory=list, description="Site slugs (any of)")
     component: list[str] = Field(default_factory=list, description="DOJ components (any of)")
     group: bool = Field(True, description="One result per document (its best section)")
+    offset: int = Field(0, description="Results to skip, to page on; offset + k at most 100")
 
 
 class SearchHit(BaseModel):
@@ -36,10 +39,15 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     took_ms: float
-    total: int
+    total: int = Field(description="How many documents match (only those are results)")
     results: list[SearchHit]
     facets: dict[str, dict[str, int]]
     query_areas: list[str] = Field(description="Core areas the query is about, to suggest a filter")
+    match: Literal["good", "weak", "none"] = Field(
+        description='"good" matches, "weak" matches only, or "none" (then results is empty)')
+    did_you_mean: str | None = Field(description="The query with its misspellings corrected")
+    notice: str | None = Field(description="One sentence for the page about these results")
+    offset: int
 
 
 class Area(BaseModel):

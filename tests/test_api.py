@@ -37,13 +37,27 @@ def test_search_response_shape(client):
     r = client.get("/api/search", params={"q": "witnesses afraid to testify", "k": 3})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "took_ms", "total", "results", "facets", "query_areas"}
+    assert set(body) == {"query", "took_ms", "total", "results", "facets", "query_areas", "match",
+                         "did_you_mean", "notice", "offset"}
+    assert body["match"] in ("good", "weak") and body["offset"] == 0
     hit = body["results"][0]
     assert set(hit) == {"id", "title", "url", "section", "anchor", "snippet", "score",
                         "core_areas", "type", "evidence", "summary"}
     assert hit["id"] == "briefs/witness" and hit["core_areas"] == ["investigations"]
     assert hit["url"] == "/briefs/witness/" + (f"#{hit['anchor']}" if hit["anchor"] else "")
     assert body["facets"]["core_areas"]["investigations"] >= 1
+
+
+def test_no_match_and_spelling_travel_over_http(client):
+    none = client.get("/api/search", params={"q": "zebra quantum"}).json()
+    assert none["match"] == "none" and none["results"] == [] and none["total"] == 0
+    assert "zebra quantum" in none["notice"]
+    typo = client.post("/api/search", json={"q": "witnsesses afraid to testify"}).json()
+    assert typo["did_you_mean"] == "witnesses afraid to testify"
+    paged = client.get("/api/search", params={"q": "violence shootings", "k": 1, "offset": 1})
+    assert paged.status_code == 200 and paged.json()["offset"] == 1
+    too_deep = client.get("/api/search", params={"q": "violence", "k": 10, "offset": 95})
+    assert too_deep.status_code == 422 and "offset + k at most 100" in too_deep.json()["detail"]
 
 
 def test_get_and_post_agree(client):

@@ -80,7 +80,7 @@ def test_the_cli_reference_page_is_generated_from_the_cli():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     page = (ROOT / "docs" / "contribute" / "cli.md").read_text()
-    assert "## `kb new brief`" in page and "`--area`" in page
+    assert "## `kb new`" in page and "`--area`" in page and "case-study" in page
 
 
 def test_kb_new_brief_keeps_any_title_valid_yaml(tmp_path):

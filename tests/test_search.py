@@ -40,33 +40,48 @@ def test_group_false_returns_sections(searcher):
     assert len({h.id for h in result.results}) < len(result.results)
 
 
-@pytest.mark.parametrize(("filters", "check"), [
-    ({"areas": ("gun-violence",)}, lambda h: "gun-violence" in h.core_areas),
-    ({"areas": ("gun-violence", "investigations")},
+@pytest.mark.parametrize(("q", "filters", "check"), [
+    ("violence", {"areas": ("gun-violence",)}, lambda h: "gun-violence" in h.core_areas),
+    ("violence", {"areas": ("gun-violence", "investigations")},
      lambda h: {"gun-violence", "investigations"} & set(h.core_areas)),
-    ({"types": ("program",)}, lambda h: h.type == "program"),
-    ({"evidence": ("mixed",)}, lambda h: h.evidence == "mixed"),
-    ({"areas": ("gun-violence",), "evidence": ("promising",)},
+    ("operations and diagnostic team approaches", {"types": ("program",)},
+     lambda h: h.type == "program"),
+    ("camera registries", {"evidence": ("mixed",)}, lambda h: h.evidence == "mixed"),
+    ("violence", {"areas": ("gun-violence",), "evidence": ("promising",)},
      lambda h: "gun-violence" in h.core_areas and h.evidence == "promising"),
 ])
-def test_filters_return_only_matching_documents(searcher, filters, check):
-    result = searcher.search(Query(q="violence", k=10, **filters))
+def test_filters_return_only_matching_documents(searcher, q, filters, check):
+    result = searcher.search(Query(q=q, k=10, **filters))
     assert result.results
     assert all(check(h) for h in result.results)
 
 
 def test_filters_by_site_and_component(searcher):
-    by_site = searcher.search(Query(q="anything at all", sites=("memphis-tn",)))
+    by_site = searcher.search(Query(q="witnesses afraid", sites=("memphis-tn",)))
     assert [h.id for h in by_site.results] == ["briefs/witness"]
-    by_component = searcher.search(Query(q="anything at all", components=("atf",)))
+    by_component = searcher.search(Query(q="gang members call-ins", components=("atf",)))
     assert [h.id for h in by_component.results] == ["briefs/gvi"]
 
 
-def test_k_results_whenever_k_matching_documents_exist(searcher):
-    # four briefs carry no word of this query; filtering still yields every one of them
+def test_a_query_that_matches_nothing_returns_nothing_and_says_so(searcher):
     result = searcher.search(Query(q="zebra quantum", k=4, types=("practice-brief",)))
-    assert len(result.results) == 4
-    assert len(searcher.search(Query(q="zebra", k=2)).results) == 2
+    assert result.match == "none" and result.results == [] and result.total == 0
+    assert result.notice and "zebra quantum" in result.notice
+
+
+def test_total_counts_only_documents_that_match_and_offset_pages_on(searcher):
+    first = searcher.search(Query(q="violence shootings", k=1))
+    assert first.match != "none" and first.total >= 2
+    pages = [searcher.search(Query(q="violence shootings", k=1, offset=i)).results[0].id
+             for i in range(first.total)]
+    assert len(set(pages)) == first.total  # every matching document once, in order
+    assert searcher.search(Query(q="violence shootings", k=1, offset=first.total)).results == []
+
+
+@pytest.mark.parametrize(("offset", "k"), [(-1, 10), (95, 10), (100, 1)])
+def test_paging_stops_at_a_depth_of_100(searcher, offset, k):
+    with pytest.raises(InvalidQuery, match="offset must be 0 or more, and offset \\+ k at most 100"):
+        searcher.search(Query(q="violence", k=k, offset=offset))
 
 
 def test_facets_count_matching_documents_ignoring_their_own_filter(searcher):
