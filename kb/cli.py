@@ -185,13 +185,25 @@ def eval_cmd(
     golden: Annotated[Path | None, typer.Option(help="Golden query set (YAML)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Run the golden query set: nDCG@10, MRR@10, Recall@5/@20 per method."""
-    from kb.evaluation import DEFAULT_GOLDEN, evaluate, format_table
+    """Run the golden query set: nDCG@10, MRR@10, Recall@5/@20 per method, per tagged subset,
+    and the precision and recall of "no match" against the negative queries."""
+    from kb.evaluation import (
+        DEFAULT_GOLDEN,
+        DEFAULT_NEGATIVES,
+        evaluate,
+        evaluate_no_match,
+        format_table,
+        negatives_part,
+    )
     from kb.workflow import open_searcher
 
     s = _settings(docs, index)
+    golden = golden or DEFAULT_GOLDEN
     try:
-        report = evaluate(open_searcher(s), golden or DEFAULT_GOLDEN, s.site_dir)
+        searcher = open_searcher(s)
+        report = evaluate(searcher, golden, s.site_dir)
+        report["no_match"] = evaluate_no_match(searcher, golden, DEFAULT_NEGATIVES,
+                                               negatives_part(golden))
     except KBError as exc:
         raise _fail(str(exc)) from None
     typer.echo(json.dumps(report, indent=2) if as_json else format_table(report))

@@ -15,6 +15,7 @@ from kb.errors import KBError
 from kb.search import Query, Searcher
 
 DEFAULT_GOLDEN = Path(__file__).with_name("golden.yml")
+DEFAULT_NEGATIVES = Path(__file__).with_name("golden_negatives.yml")
 METRICS = ["ndcg@10", "mrr@10", "recall@5", "recall@20"]
 METHODS = ["hybrid", "dense", "lexical", "builtin"]
 DEPTH = 20
@@ -59,7 +60,49 @@ def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]
     report["per_query"] = [
         {"q": q["q"], **{m: runs[m][f"q{i}"][:3] for m in METHODS}} for i, q in enumerate(queries)
     ]
+    # Tagged subsets ("peer-learning", "what-works"), scored on their own.
+    tags = sorted({t for q in queries for t in q.get("tags", [])})
+    report["subsets"] = {}
+    for tag in tags:
+        ids = [f"q{i}" for i, q in enumerate(queries) if tag in q.get("tags", [])]
+        sub_qrels = Qrels({qid: qrels.to_dict()[qid] for qid in ids})
+        report["subsets"][tag] = {"queries": len(ids), "methods": {}}
+        for method, ranked in runs.items():
+            run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ranked[qid])}
+                       or {"__none__": 0.0} for qid in ids})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scores = ranx_evaluate(sub_qrels, run, METRICS, make_comparable=True)
+            report["subsets"][tag]["methods"][method] = {
+                m: round(float(scores[m]), 4) for m in METRICS}
     return report
+
+
+def evaluate_no_match(searcher: Searcher, golden: Path, negatives: Path, part: str
+                      ) -> dict[str, Any]:
+    """Precision and recall of the "none" decision: the golden queries are answerable, the
+    negatives (nonsense, out of scope, other languages) of the given part are not."""
+    try:
+        data = yaml.safe_load(negatives.read_text(encoding="utf-8"))
+        unanswerable = [n["q"] for n in data[part]]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise KBError(f"{negatives}: cannot read the '{part}' negatives: {exc}") from exc
+    answerable = [q["q"] for q in load_golden(golden)]
+    said_none = {q for q in answerable + unanswerable
+                 if searcher.search(Query(q=q, k=1)).match == "none"}
+    true_none = said_none & set(unanswerable)
+    return {
+        "part": part, "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "precision": round(len(true_none) / len(said_none), 4) if said_none else 1.0,
+        "recall": round(len(true_none) / len(unanswerable), 4) if unanswerable else 1.0,
+        "wrongly_none": sorted(said_none - set(unanswerable)),
+        "missed": sorted(set(unanswerable) - said_none),
+    }
+
+
+def negatives_part(golden: Path) -> str:
+    """The negatives that go with a golden file: its held-out part for a held-out file."""
+    return "holdout" if "holdout" in golden.stem else "train"
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -67,6 +110,19 @@ def format_table(report: dict[str, Any]) -> str:
              f"{'method':<10}" + "".join(f"{m:>11}" for m in METRICS)]
     for method, scores in report["methods"].items():
         lines.append(f"{method:<10}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
+    for tag, sub in report.get("subsets", {}).items():
+        lines.append(f"subset '{tag}': {sub['queries']} queries")
+        for method, scores in sub["methods"].items():
+            lines.append(f"{method:<10}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
+    nm = report.get("no_match")
+    if nm:
+        lines.append(f"no match ({nm['part']} negatives: {nm['unanswerable']} unanswerable, "
+                     f"{nm['answerable']} answerable): precision {nm['precision']:.3f}, "
+                     f"recall {nm['recall']:.3f}")
+        if nm["wrongly_none"]:
+            lines.append("  answerable but said none: " + "; ".join(nm["wrongly_none"]))
+        if nm["missed"]:
+            lines.append("  unanswerable but answered: " + "; ".join(nm["missed"]))
     return "\n".join(lines)
 
 

@@ -36,6 +36,9 @@ _LEXICAL_MATCH = 0.5
 _QUERY_CACHE = 2048
 _NAMED_AREA_BOOST = 1.5
 _NAMED_TYPE_BOOST = 1.5
+_FILLER = {"to", "for", "the", "a", "an", "of", "in", "on", "and", "that", "which", "what",
+           "are", "is", "ways", "way", "how", "do", "we", "can", "our"}
+_INTENT_DEPTH = 40  # how far down a "what works" query looks for rated practices
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class Searcher:
         if n_chunks == 0:
             return SearchResult(query=query.q, total=0, results=[], facets={}, match="none",
                                 notice=_notice("none", query.q, False, False))
-        foreign = is_foreign(query.q, self._speller.unknown_share(query.q), self._thresholds)
+        foreign = self.is_foreign(query.q)
         corrected = None if foreign else self._speller.correct(query.q)
         dense = self._dense_scores(query.q)
         # The lexical arm reads the corrected words: BM25 cannot match "voilence" to anything.
@@ -181,8 +184,15 @@ class Searcher:
             better = judge(float(fixed[mask].max()) if mask.any() else -1.0,
                            bool((lexical[mask] > 0).any()), False, self._thresholds)
             if _RANK[better] >= max(_RANK[match], _RANK["weak"]):
-                did_you_mean = corrected
-        intent = self._evidence_intent(query.q)
+                # Rank what the user meant: "gun voilence" means "gun violence" in both arms.
+                did_you_mean, dense, match = corrected, fixed, better
+        meant = did_you_mean or query.q
+        topic = self._evidence_intent(meant)
+        intent = topic is not None
+        if topic is not None and topic != meant:
+            # "what works to reduce shootings" is about reducing shootings; the cue words
+            # decide the order (rated practices first), not the topic.
+            dense, lexical = self._dense_scores(topic), self.data.lexical.scores(topic)
         if match == "none":
             return SearchResult(query=query.q, total=0, results=[],
                                 facets=self._facets(query, np.zeros(len(self.doc_ids), bool)),
@@ -195,16 +205,14 @@ class Searcher:
         used = list(arms) if query.method == "hybrid" else [query.method]
         rankings = [arms[a]() for a in used]
         fused = reciprocal_rank_fusion(rankings, n_chunks, self.rrf_k) * self._chunk_weight
-        named = self._named_areas(query.q)
+        named = self._named_areas(meant)
         if named:
             # "gun violence strategies" names a core area: its documents are what is meant.
             fused *= np.where(self._area_matrix[:, named].any(axis=1), _NAMED_AREA_BOOST, 1.0)
-        cued = self._cued_types(query.q)
+        cued = self._cued_types(meant)
         if cued:
             # "which city could we visit ..." asks for a peer exchange, not the practice brief.
             fused *= np.where(np.isin(self._chunk_type, cued), _NAMED_TYPE_BOOST, 1.0)
-        if intent:
-            fused *= self._evidence_weight
         matching = self._matching_docs(dense, lexical)
         # Only documents that match are results, so `total` and the list tell the same story.
         candidates = np.flatnonzero(mask & (fused > 0) & matching[self._doc_of])
@@ -213,15 +221,21 @@ class Searcher:
         if query.group:
             _, first = np.unique(self._doc_of[order], return_index=True)
             order = order[np.sort(first)]
+        if intent:
+            # "What works": among the leading results, rated practices come first (each tier in
+            # its own order); nothing is hidden, the rest follows.
+            head, tail = order[:_INTENT_DEPTH], order[_INTENT_DEPTH:]
+            tier = -self._evidence_weight[head]
+            order = np.concatenate([head[np.argsort(tier, kind="stable")], tail])
         top = order[query.offset: query.offset + query.k]
-        hits = [self._hit(int(i), float(fused[i]), query.q) for i in top]
+        hits = [self._hit(int(i), float(fused[i]), meant) for i in top]
         total = len(np.unique(self._doc_of[order])) if query.group else len(order)
         return SearchResult(
             query=query.q,
             total=total,
             results=hits,
             facets=self._facets(query, matching),
-            query_areas=self._query_areas(query.q, hits),
+            query_areas=self._query_areas(meant, hits),
             match=match,
             did_you_mean=did_you_mean,
             notice=_notice(match, query.q, foreign, intent),
@@ -249,6 +263,14 @@ class Searcher:
             if len(out) == k:
                 break
         return out
+
+    def best_similarity(self, q: str) -> float:
+        """The highest dense similarity of any section to ``q``: the "no match" signal."""
+        return float(self._dense_scores(q).max()) if self.data.chunks else -1.0
+
+    def is_foreign(self, q: str) -> bool:
+        """Whether ``q`` reads as another language than the corpus's English."""
+        return is_foreign(q, self._speller.unknown_share(q), self._thresholds)
 
     def area_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
@@ -333,13 +355,21 @@ class Searcher:
         return [i for i, a in enumerate(self.taxonomy.core_areas)
                 if f" {a.name.casefold()} " in text]
 
-    def _evidence_intent(self, q: str) -> bool:
-        """Does the query ask what works ("proven", "what works", "gun violence strategies")?"""
+    def _evidence_intent(self, q: str) -> str | None:
+        """For a query that asks what works ("proven", "what works", "gun violence
+        strategies"), the query without its cue words; None for any other query."""
         intent = self.taxonomy.evidence_intent
-        text = f" {' '.join(re.findall(r'[a-z0-9]+', q.casefold()))} "
-        if any(f" {cue} " in text for cue in intent.cues):
-            return True
-        return bool(self._named_areas(q)) and any(f" {cue} " in text for cue in intent.with_area)
+        words = re.findall(r"[a-z0-9]+", q.casefold())
+        text = f" {' '.join(words)} "
+        cues = [c for c in intent.cues if f" {c} " in text]
+        if self._named_areas(q):
+            cues += [c for c in intent.with_area if f" {c} " in text]
+        if not cues:
+            return None
+        for cue in sorted(cues, key=len, reverse=True):
+            text = text.replace(f" {cue} ", " ")
+        topic = " ".join(w for w in text.split() if w not in _FILLER)
+        return topic or q
 
     def _cued_types(self, q: str) -> list[str]:
         """Document types whose query cues the query contains ("visit" → peer-exchange)."""
