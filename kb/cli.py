@@ -210,6 +210,34 @@ def eval_cmd(
 
 
 @app.command()
+def gaps(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    limit: Annotated[int, typer.Option(help="How many queries to list")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The searches that found no good match in the last 90 days, with counts (no personal
+    data: the query text, the day and the areas it was about)."""
+    from dataclasses import asdict
+
+    from kb.gaps import QueryLog, query_log_path
+
+    s = _settings(docs, index)
+    found = QueryLog(query_log_path(s.index_dir)).top(limit)
+    if as_json:
+        typer.echo(json.dumps([asdict(g) for g in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("no searches without a good match in the last 90 days"
+                   + ("" if s.query_log else " (recording is off: KB_QUERY_LOG=off)"))
+        return
+    typer.echo(f"{'count':>5}  {'match':<5}  query  [areas]")
+    for g in found:
+        areas = f"  [{', '.join(g.areas)}]" if g.areas else ""
+        typer.echo(f"{g.count:>5}  {g.match:<5}  {g.query}{areas}")
+
+
+@app.command()
 def bench(
     docs: DocsOpt = None,
     index: IndexOpt = None,

@@ -17,18 +17,21 @@ from kb.documents import Document
 from kb.taxonomy import Taxonomy
 
 _SIZE = 760
-_RADIUS = 250
+_RADIUS = 215
 
 
 def _key(party: Any) -> str:
     return party if isinstance(party, str) else f"agency:{party['agency']}"
 
 
-def exchange_network_svg(docs: list[Document], taxonomy: Taxonomy, site_root: str = "../") -> str:
-    """The SVG for every peer exchange in ``docs`` ('' when there is none)."""
+def exchange_network(docs: list[Document], taxonomy: Taxonomy) -> dict[str, Any]:
+    """The drawing for every peer exchange in ``docs`` ({} when there is none): ``svg`` (the
+    arrows and dots) and ``labels`` (one per party, placed in percent of the drawing, with the
+    site page's path for a PSP site). Labels are HTML links laid over the picture, so they stay
+    readable at any width and work like every other link on the site."""
     exchanges = [d for d in docs if d.type == "peer-exchange" and d.meta.host is not None]
     if not exchanges:
-        return ""
+        return {}
     sites = {s.slug: s for s in taxonomy.sites}
     labels: dict[str, str] = {}
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -36,11 +39,10 @@ def exchange_network_svg(docs: list[Document], taxonomy: Taxonomy, site_root: st
     for doc in exchanges:
         host = _key(doc.meta.host)
         for party in [doc.meta.host, *doc.meta.visitors]:
-            key = _key(party)
             if isinstance(party, str):
-                labels[key] = sites[party].city if party in sites else party
-            else:
-                labels[key] = party["agency"]
+                labels[_key(party)] = sites[party].city if party in sites else party
+            else:  # an agency outside PSP, shown by its city where the source gives one
+                labels[_key(party)] = (party.get("place") or party["agency"]).split(",")[0]
         for visitor in doc.meta.visitors:
             edge = (_key(visitor), host)
             edges[edge].append(doc.title)
@@ -54,13 +56,13 @@ def exchange_network_svg(docs: list[Document], taxonomy: Taxonomy, site_root: st
         angle = 2 * math.pi * i / len(order) - math.pi / 2
         pos[key] = (centre + _RADIUS * math.cos(angle), centre + _RADIUS * math.sin(angle), angle)
 
-    out = [
+    svg = [
         f'<svg class="kb-network" viewBox="0 0 {_SIZE} {_SIZE}" role="img" '
         'aria-labelledby="kb-network-title kb-network-desc" xmlns="http://www.w3.org/2000/svg">',
         '<title id="kb-network-title">Peer exchanges: who visited whom</title>',
         f'<desc id="kb-network-desc">{len(exchanges)} peer exchanges among {len(order)} '
-        'sites and agencies. Arrows run from the visitors to the host. The list below the '
-        'picture gives the same exchanges as text.</desc>',
+        'sites and agencies. Arrows run from the visitors to the host. The table below the '
+        'picture lists the same exchanges as text.</desc>',
         '<defs><marker id="kb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'class="kb-network-arrow"/></marker></defs>',
@@ -68,36 +70,30 @@ def exchange_network_svg(docs: list[Document], taxonomy: Taxonomy, site_root: st
     for (src, dst), titles in sorted(edges.items()):
         x1, y1, _ = pos[src]
         x2, y2, _ = pos[dst]
-        # Stop the arrow at the host's circle, so the head stays visible.
+        # Stop the arrow at the host's dot, so the head stays visible.
         r = _node_radius(degree[dst]) + 3
         length = math.hypot(x2 - x1, y2 - y1) or 1.0
         x2, y2 = x2 - (x2 - x1) * r / length, y2 - (y2 - y1) * r / length
         width = 1.5 + 1.2 * (len(titles) - 1)
-        tip = escape("; ".join(titles))
-        out.append(f'<line class="kb-network-edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
+        svg.append(f'<line class="kb-network-edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
                    f'y2="{y2:.1f}" stroke-width="{width:.1f}" marker-end="url(#kb-arrow)">'
-                   f'<title>{tip}</title></line>')
+                   f'<title>{escape("; ".join(titles))}</title></line>')
+    out_labels = []
     for key in order:
         x, y, angle = pos[key]
-        r = _node_radius(degree[key])
-        label = escape(labels[key])
-        lx = x + (r + 6) * math.cos(angle)
-        ly = y + (r + 6) * math.sin(angle) + 4
-        anchor = "start" if math.cos(angle) > 0.15 else "end" if math.cos(angle) < -0.15 else "middle"
-        if anchor == "middle":
-            ly += 8 if math.sin(angle) > 0 else -4
         agency = key.startswith("agency:")
-        node = (f'<circle class="kb-network-node{" kb-network-node--agency" if agency else ""}" '
-                f'cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}"/>'
-                f'<text class="kb-network-label" x="{lx:.1f}" y="{ly:.1f}" '
-                f'text-anchor="{anchor}">{label}</text>')
-        if agency:
-            out.append(f"<g>{node}</g>")
-        else:
-            href = escape(f"{site_root}sites/{key}/")
-            out.append(f'<a href="{href}" aria-label="{label}">{node}</a>')
-    out.append("</svg>")
-    return "\n".join(out)
+        svg.append(f'<circle class="kb-network-node{" kb-network-node--agency" if agency else ""}" '
+                   f'cx="{x:.1f}" cy="{y:.1f}" r="{_node_radius(degree[key]):.1f}"/>')
+        r = _node_radius(degree[key]) + 6
+        lx, ly = x + r * math.cos(angle), y + r * math.sin(angle)
+        side = "right" if math.cos(angle) > 0.15 else "left" if math.cos(angle) < -0.15 else "middle"
+        out_labels.append({
+            "label": labels[key], "site": None if agency else key,
+            "left": round(100 * lx / _SIZE, 2), "top": round(100 * ly / _SIZE, 2), "side": side,
+            "agency": agency,
+        })
+    svg.append("</svg>")
+    return {"svg": "\n".join(svg), "labels": out_labels}
 
 
 def _node_radius(degree: int) -> float:

@@ -193,6 +193,9 @@ class Searcher:
             # "what works to reduce shootings" is about reducing shootings; the cue words
             # decide the order (rated practices first), not the topic.
             dense, lexical = self._dense_scores(topic), self.data.lexical.scores(topic)
+            on_topic = judge(float(dense[mask].max()) if mask.any() else -1.0,
+                             bool((lexical[mask] > 0).any()), foreign, self._thresholds)
+            match = max(match, on_topic, key=_RANK.__getitem__)
         if match == "none":
             return SearchResult(query=query.q, total=0, results=[],
                                 facets=self._facets(query, np.zeros(len(self.doc_ids), bool)),

@@ -33,3 +33,6 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         2.0, ge=0.1, description="Seconds between checks for a newly built index"
     )
+    query_log: bool = Field(
+        True, description="Count searches that found no good match, for `kb gaps` (on/off)"
+    )

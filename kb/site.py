@@ -17,7 +17,7 @@ from typing import Any
 
 from kb.documents import Document
 from kb.errors import KBError
-from kb.network import exchange_network_svg
+from kb.network import exchange_network
 from kb.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def build_site(*, mkdocs_config: Path, docs_dir: Path, site_dir: Path, docs: lis
         cfg = load_config(str(mkdocs_config), docs_dir=str(docs_dir.resolve()),
                           site_dir=str(tmp.resolve()), nav=build_nav(docs, taxonomy), strict=True)
         cfg.extra["related"] = related
-        cfg.extra["exchange_network"] = exchange_network_svg(docs, taxonomy)
+        cfg.extra["exchange_network"] = exchange_network(docs, taxonomy)
         build(cfg)
     except (MkDocsException, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)

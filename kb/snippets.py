@@ -9,6 +9,8 @@ from kb.lexical import stem, stem_terms
 
 _TOKEN = re.compile(r"(?u)\w+|\W+")
 SNIPPET_WORDS = 32
+_SLACK = 10  # words a snippet may move to start or end on a sentence boundary
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s")
 
 
 def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
@@ -30,12 +32,28 @@ def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
     if not word_pos:
         return ""
     end = min(len(word_pos), start + words)
+    # Cut at sentence boundaries where one is near, so a snippet reads as whole sentences.
+    starts = [n for n in range(1, len(word_pos)) if _SENTENCE_END.search(tokens[word_pos[n] - 1])]
+    back = [b for b in starts if start - _SLACK <= b <= start]
+    if start > 0 and back:
+        start = back[-1]
+    elif start > 0 and any(start < b <= start + _SLACK for b in starts):
+        start = next(b for b in starts if start < b <= start + _SLACK)
+    end = min(len(word_pos), start + words)
+    ahead = [b for b in starts if end <= b <= end + _SLACK]
+    behind = [b for b in starts if start + words // 2 <= b < end]
+    if ahead:
+        end = ahead[0]
+    elif behind:
+        end = behind[-1]
     in_window = set(word_pos[start:end])
     out = []
-    for i in range(word_pos[start], word_pos[end - 1] + 1):
+    # A snippet that ends on a sentence boundary keeps the sentence's closing punctuation.
+    last = word_pos[end] - 1 if end < len(word_pos) and end in starts else word_pos[end - 1]
+    for i in range(word_pos[start], last + 1):
         escaped = html.escape(tokens[i], quote=False)
         marked = i in in_window and stem(tokens[i]) in terms
         out.append(f"<mark>{escaped}</mark>" if marked else escaped)
-    prefix = "… " if start > 0 else ""
-    suffix = " …" if end < len(word_pos) else ""
-    return prefix + "".join(out) + suffix
+    prefix = "… " if start > 0 and start not in starts else ""
+    suffix = " …" if end < len(word_pos) and end not in starts else ""
+    return prefix + "".join(out).rstrip() + suffix

@@ -6,8 +6,8 @@
 Training data: the answerable queries of kb/golden.yml and the `train` negatives of
 kb/golden_negatives.yml. `none_below` is the similarity threshold with the best F1 for "none"
 (the middle of the best interval, so that it sits between the classes); `weak_below` is the
-10th percentile of the answerable queries' best similarity, so that about one real question
-in ten is told its matches are weak. The held-out golden set and negatives are then scored
+5th percentile of the answerable queries' best similarity, so that about one real question in
+twenty is told its matches are weak. The held-out golden set and negatives are then scored
 with the chosen thresholds and reported, never used to choose them.
 """
 
@@ -28,7 +28,6 @@ from kb.matching import CALIBRATION  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.workflow import open_searcher  # noqa: E402
 
-
 _HEADER = """\
 # The "no match" decision's thresholds (see kb/matching.py). Written by
 # scripts/calibrate_match.py from the training parts of kb/golden.yml and
@@ -47,7 +46,7 @@ def _signals(searcher, queries: list[str]) -> list[tuple[float, bool]]:
 def _pr(none_below: float, pos, neg) -> tuple[float, float]:
     said = [s < none_below or f for s, f in pos + neg]
     truth = [False] * len(pos) + [True] * len(neg)
-    tp = sum(a and b for a, b in zip(said, truth))
+    tp = sum(a and b for a, b in zip(said, truth, strict=True))
     precision = tp / max(sum(said), 1)
     recall = tp / max(len(neg), 1)
     return precision, recall
@@ -69,7 +68,7 @@ def main() -> int:
     best = max(f1)
     chosen = grid[[i for i, v in enumerate(f1) if v == best]]
     none_below = round(float(chosen.mean()), 3)
-    weak_below = round(max(float(np.percentile([s for s, _ in pos], 10)), none_below), 3)
+    weak_below = round(max(float(np.percentile([s for s, _ in pos], 5)), none_below), 3)
     p, r = _pr(none_below, pos, neg)
     print(f"train: {len(pos)} answerable, {len(neg)} unanswerable; none_below {none_below} "
           f"(F1 {best:.3f} on [{chosen.min()}, {chosen.max()}]), precision {p:.3f}, "

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from kb.gaps import QueryLog
 from kb.search import Searcher
 from search_service.live_index import LiveIndex
 
@@ -21,5 +22,10 @@ def get_searcher(live: Annotated[LiveIndex, Depends(get_live_index)]) -> Searche
     return searcher
 
 
+def get_query_log(request: Request) -> QueryLog | None:
+    return request.app.state.query_log
+
+
 LiveIndexDep = Annotated[LiveIndex, Depends(get_live_index)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+QueryLogDep = Annotated[QueryLog | None, Depends(get_query_log)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from dataclasses import asdict
 from typing import Annotated
@@ -11,8 +13,9 @@ from fastapi import Query as Param
 from fastapi.responses import JSONResponse
 
 from kb.errors import InvalidQuery, UnknownDocument
+from kb.gaps import QueryLog
 from kb.search import MAX_DEPTH, MAX_K, MAX_QUERY_CHARS, Query
-from search_service.deps import LiveIndexDep, SearcherDep
+from search_service.deps import LiveIndexDep, QueryLogDep, SearcherDep
 from search_service.schemas import (
     Area,
     ErrorResponse,
@@ -23,11 +26,12 @@ from search_service.schemas import (
     SearchResponse,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 _ERRORS = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
 
 
-def _search(searcher, req: SearchRequest) -> SearchResponse:
+def _search(searcher, req: SearchRequest, query_log: QueryLog | None) -> SearchResponse:
     started = time.perf_counter()
     try:
         result = searcher.search(Query(
@@ -37,6 +41,11 @@ def _search(searcher, req: SearchRequest) -> SearchResponse:
     except InvalidQuery as exc:
         raise HTTPException(422, detail=str(exc)) from None
     took = (time.perf_counter() - started) * 1000
+    if query_log is not None and result.match != "good" and req.offset == 0:
+        try:
+            query_log.record(result.query, result.match, result.query_areas)
+        except sqlite3.Error as exc:  # the gap log must never cost a reader their results
+            log.warning("could not record a gap query: %s", exc)
     return SearchResponse(
         query=result.query, took_ms=round(took, 2), total=result.total,
         results=[{k: v for k, v in asdict(h).items() if k != "section_path"}
@@ -49,6 +58,7 @@ def _search(searcher, req: SearchRequest) -> SearchResponse:
             summary="Hybrid semantic search")
 def search_get(
     searcher: SearcherDep,
+    query_log: QueryLogDep,
     q: Annotated[str, Param(description=f"1-{MAX_QUERY_CHARS} characters")],
     k: Annotated[int, Param(description=f"1-{MAX_K}")] = 10,
     area: Annotated[list[str], Param(description="Core area slug, repeatable (any of)")] = [],  # noqa: B006
@@ -61,13 +71,14 @@ def search_get(
 ) -> SearchResponse:
     return _search(searcher, SearchRequest(q=q, k=k, area=area, type=type, evidence=evidence,
                                            site=site, component=component, group=group,
-                                           offset=offset))
+                                           offset=offset), query_log)
 
 
 @router.post("/api/search", response_model=SearchResponse, responses=_ERRORS,
              summary="Hybrid semantic search (JSON body)")
-def search_post(searcher: SearcherDep, req: SearchRequest) -> SearchResponse:
-    return _search(searcher, req)
+def search_post(searcher: SearcherDep, query_log: QueryLogDep, req: SearchRequest
+                ) -> SearchResponse:
+    return _search(searcher, req, query_log)
 
 
 @router.get("/api/areas", response_model=list[Area], responses=_ERRORS,

@@ -10,50 +10,20 @@
   // The site root, from this script's own URL (".../assets/kb.js"), valid on every page.
   var script = document.currentScript;
   var ROOT = script ? script.src.replace(/assets\/kb\.js(\?.*)?$/, "") : "/";
-  var SEARCH_PAGE = ROOT + "search/";
+  var PAGE_SIZE = 20;
+  // Words not worth highlighting on the page a result opens (with everything under 3 letters).
+  var STOP_WORDS = ("about above after again against all also and any are because been before " +
+    "being below between both but can could did does doing down during each few for from " +
+    "further had has have having her here hers him his how into its just more most not now " +
+    "off once only other our ours out over own same she should some such than that the their " +
+    "theirs them then there these they this those through too under until very was were what " +
+    "when where which while who whom why will with would you your yours").split(" ");
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
-  }
-
-  /* ---- header search: Enter, or the "semantic search" action, opens the search page ---- */
-
-  function searchUrl(q) {
-    return SEARCH_PAGE + "?q=" + encodeURIComponent(q);
-  }
-
-  function installHeaderHandoff() {
-    if (window.__kbHeader) return;
-    window.__kbHeader = true;
-    document.addEventListener("keydown", function (ev) {
-      var t = ev.target;
-      if (ev.key !== "Enter" || !t || !t.classList || !t.classList.contains("md-search__input")) return;
-      var q = t.value.trim();
-      if (!q) return;
-      // A highlighted instant suggestion keeps Material's own behaviour.
-      if (document.querySelector(".md-search-result__link--active, .md-search-result__link:focus")) return;
-      ev.preventDefault();
-      ev.stopImmediatePropagation();
-      window.location.href = searchUrl(q);
-    }, true);
-    document.addEventListener("input", function (ev) {
-      var t = ev.target;
-      if (!t || !t.classList || !t.classList.contains("md-search__input")) return;
-      var wrap = document.querySelector(".md-search__scrollwrap");
-      if (!wrap) return;
-      var link = document.getElementById("kb-semantic-link");
-      if (!link) {
-        link = el("a", { id: "kb-semantic-link", "class": "kb-semantic-link" });
-        wrap.parentNode.insertBefore(link, wrap);
-      }
-      var q = t.value.trim();
-      link.hidden = !q;
-      link.href = searchUrl(q);
-      link.textContent = "Semantic search for \u201c" + q + "\u201d \u2192";
-    }, true);
   }
 
   /* ---- the search page ---- */
@@ -74,7 +44,13 @@
     this.status = document.getElementById("kb-status");
     this.notice = document.getElementById("kb-notice");
     this.suggest = document.getElementById("kb-suggest");
+    this.didYouMean = document.getElementById("kb-didyoumean");
+    this.message = document.getElementById("kb-message");
+    this.browse = document.getElementById("kb-browse");
+    this.more = document.getElementById("kb-more");
+    this.filters = document.getElementById("kb-filters");
     this.results = document.getElementById("kb-results");
+    this.loaded = 0;
     this.fallbackIndex = null;
     this.seq = 0;
     this.setupControls();
@@ -83,26 +59,21 @@
   SearchPage.prototype.setupControls = function () {
     var self = this;
     this.typeNames = {};
-    this.taxonomy.document_types.forEach(function (t) {
-      self.typeNames[t.slug] = t.name;
-      self.typeSel.appendChild(el("option", { value: t.slug }, t.name));
-    });
-    this.taxonomy.evidence_ratings.forEach(function (r) {
-      self.evidenceSel.appendChild(el("option", { value: r.slug }, r.name));
-    });
-    this.taxonomy.core_areas.forEach(function (a) {
-      var chip = el("button", { type: "button", "class": "kb-chip", "data-area": a.slug, "aria-pressed": "false" });
-      chip.appendChild(el("span", { "class": "kb-chip-name" }, a.name));
-      chip.appendChild(el("span", { "class": "kb-chip-count" }, ""));
+    this.taxonomy.document_types.forEach(function (t) { self.typeNames[t.slug] = t.name; });
+    this.chips.querySelectorAll(".kb-chip").forEach(function (chip) {
       chip.addEventListener("click", function () {
         chip.setAttribute("aria-pressed", chip.getAttribute("aria-pressed") === "true" ? "false" : "true");
         self.submit();
       });
-      self.chips.appendChild(chip);
     });
+    // Filters sit open beside the results on wide screens, folded above them on phones.
+    if (window.matchMedia && !window.matchMedia("(min-width: 60em)").matches) {
+      this.filters.removeAttribute("open");
+    }
     this.form.addEventListener("submit", function (ev) { ev.preventDefault(); self.submit(); });
     this.typeSel.addEventListener("change", function () { self.submit(); });
     this.evidenceSel.addEventListener("change", function () { self.submit(); });
+    this.more.addEventListener("click", function () { self.loadMore(); });
     window.addEventListener("popstate", function () {
       // Material's instant navigation may have swapped this page out; only a live page listens.
       if (document.body.contains(self.root)) self.fromUrl();
@@ -162,10 +133,9 @@
       // An area with no words: show that area's briefs (by meaning of the area itself).
       s = Object.assign({}, s, { q: s.areas.map(function (a) { return self.areaNames[a]; }).join(" ") });
     }
-    var p = this.params(s);
-    p.set("k", "20");
+    this.current = s;
     this.status.textContent = "Searching\u2026";
-    fetch(this.api + "?" + p.toString(), { headers: { Accept: "application/json" } })
+    this.fetchPage(s, 0)
       .then(function (r) {
         return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; },
                              function () { return { ok: false, status: r.status, body: null }; });
@@ -186,6 +156,44 @@
       });
   };
 
+  SearchPage.prototype.fetchPage = function (s, offset) {
+    var p = this.params(s);
+    p.set("k", String(PAGE_SIZE));
+    if (offset) p.set("offset", String(offset));
+    return fetch(this.api + "?" + p.toString(), { headers: { Accept: "application/json" } });
+  };
+
+  // "More results": the next page of the same search, appended.
+  SearchPage.prototype.loadMore = function () {
+    var self = this;
+    var s = this.current;
+    var seq = this.seq;
+    this.more.disabled = true;
+    this.fetchPage(s, this.loaded)
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
+      .then(function (body) {
+        if (seq !== self.seq) return;
+        var first = null;
+        body.results.forEach(function (hit) {
+          var card = self.card(hit, s.q);
+          if (!first) first = card;
+          self.results.appendChild(card);
+        });
+        self.loaded += body.results.length;
+        self.updateMore(body.total);
+        self.status.textContent = self.loaded + " of " + body.total + " results for \u201c" + body.query + "\u201d";
+        var link = first && first.querySelector("h3 a");
+        if (link) link.focus();  // keyboard users continue where the new results begin
+      })
+      .catch(function () { self.more.disabled = false; });
+  };
+
+  SearchPage.prototype.updateMore = function (total) {
+    // The API pages as deep as offset + k = 100.
+    this.more.hidden = !(total > this.loaded && this.loaded + PAGE_SIZE <= 100);
+    this.more.disabled = false;
+  };
+
   function describe(detail) {
     if (typeof detail === "string") return detail;
     if (Array.isArray(detail)) return detail.map(function (d) { return d.msg || String(d); }).join("; ");
@@ -195,6 +203,12 @@
   SearchPage.prototype.clear = function () {
     this.results.textContent = "";
     this.suggest.hidden = true;
+    this.didYouMean.hidden = true;
+    this.didYouMean.textContent = "";
+    this.message.hidden = true;
+    this.browse.hidden = true;
+    this.more.hidden = true;
+    this.loaded = 0;
   };
 
   SearchPage.prototype.render = function (s, body) {
@@ -227,38 +241,71 @@
       this.suggest.appendChild(btn);
       this.suggest.hidden = false;
     }
+    if (body.did_you_mean) {
+      var fixed = body.did_you_mean;
+      this.didYouMean.appendChild(document.createTextNode("Did you mean: "));
+      var dym = el("a", { href: "?" + this.params(Object.assign({}, s, { q: fixed })).toString(), "class": "kb-didyoumean-link" }, fixed);
+      dym.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        self.input.value = fixed;
+        self.submit();
+      });
+      this.didYouMean.appendChild(dym);
+      this.didYouMean.appendChild(document.createTextNode("?"));
+      this.didYouMean.hidden = false;
+    }
+    if (body.notice) {
+      this.message.textContent = body.notice;
+      this.message.hidden = false;
+    }
     body.results.forEach(function (hit) { self.results.appendChild(self.card(hit, s.q)); });
     var n = body.results.length;
-    this.status.textContent = n
-      ? n + " result" + (n === 1 ? "" : "s") + " for \u201c" + body.query + "\u201d" +
-        (body.total > n ? " (" + body.total + " matching documents)" : "")
-      : "No results for \u201c" + body.query + "\u201d. Try other words or fewer filters.";
+    this.loaded = n;
+    this.updateMore(body.total);
+    if (body.match === "none") {
+      this.suggest.hidden = true;
+      this.browse.hidden = false;
+      this.status.textContent = "No matches" + (s.areas.length || s.type || s.evidence ? " with these filters" : "") +
+        ". Try other words, or browse by core area below.";
+    } else {
+      this.status.textContent = n
+        ? n + (body.total > n ? " of " + body.total : "") + " result" + (body.total === 1 ? "" : "s") +
+          " for \u201c" + body.query + "\u201d"
+        : "No results for \u201c" + body.query + "\u201d. Try other words or fewer filters.";
+    }
+    this.root.setAttribute("data-match", body.match || "");
     markReady("api");
   };
 
   SearchPage.prototype.card = function (hit, q) {
-    var li = el("li", { "class": "kb-result", "data-id": hit.id, "data-areas": (hit.core_areas || []).join(" ") });
+    var li = el("li", { "class": "kb-result", "data-id": hit.id, "data-type": hit.type || "",
+                        "data-areas": (hit.core_areas || []).join(" ") });
     var h = el("h3");
     var a = el("a", { href: this.link(hit.url, q) }, hit.title);
     h.appendChild(a);
     li.appendChild(h);
-    if (hit.type) li.appendChild(el("span", { "class": "kb-type-badge kb-result-type" }, this.typeNames[hit.type] || hit.type));
-    if (hit.section && hit.section !== hit.title) li.appendChild(el("p", { "class": "kb-section" }, "Section: " + hit.section));
-    var snip = el("p", { "class": "kb-snippet" });
-    appendMarked(snip, hit.snippet || "");
-    li.appendChild(snip);
     var meta = el("div", { "class": "kb-page-tags" });
-    var nav = el("nav", { "class": "md-tags kb-areas", "aria-label": "Core areas" });
+    if (hit.type) meta.appendChild(el("span", { "class": "kb-type-badge kb-result-type" }, this.typeNames[hit.type] || hit.type));
+    if (hit.evidence) {
+      var rating = this.taxonomy.evidence_ratings.filter(function (r) { return r.slug === hit.evidence; })[0];
+      meta.appendChild(el("span", { "class": "kb-evidence kb-evidence--" + hit.evidence }, "Evidence: " + (rating ? rating.name : hit.evidence)));
+    }
+    var nav = el("nav", { "class": "md-tags kb-areas", "aria-label": "Core areas of " + hit.title });
     var self = this;
     (hit.core_areas || []).forEach(function (slug) {
       nav.appendChild(el("a", { "class": "md-tag kb-area", href: ROOT + "areas/" + slug + "/" }, self.areaNames[slug] || slug));
     });
     meta.appendChild(nav);
-    if (hit.evidence) {
-      var rating = this.taxonomy.evidence_ratings.filter(function (r) { return r.slug === hit.evidence; })[0];
-      meta.appendChild(el("span", { "class": "kb-evidence kb-evidence--" + hit.evidence }, "Evidence: " + (rating ? rating.name : hit.evidence)));
-    }
     li.appendChild(meta);
+    // A hit on the page itself leads with its summary; a hit on a section shows that section.
+    if (hit.anchor === "page-summary" || !hit.section || hit.section === hit.title) {
+      li.appendChild(el("p", { "class": "kb-summary-lead" }, hit.summary || ""));
+    } else {
+      li.appendChild(el("p", { "class": "kb-section" }, "Section: " + hit.section));
+      var snip = el("p", { "class": "kb-snippet" });
+      appendMarked(snip, hit.snippet || "");
+      li.appendChild(snip);
+    }
     return li;
   };
 
@@ -267,9 +314,19 @@
     var hash = "";
     var i = url.indexOf("#");
     if (i >= 0) { hash = url.slice(i); url = url.slice(0, i); }
-    var terms = (q || "").split(/\s+/).filter(function (w) { return w.length > 2; }).join(" ");
+    var terms = contentWords(q).join(" ");
     return ROOT + url.replace(/^\//, "") + (terms ? "?h=" + encodeURIComponent(terms) : "") + hash;
   };
+
+  // The words worth highlighting on the target page: no stop words, nothing under 3 letters.
+  function contentWords(q) {
+    var seen = {};
+    return (q || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(function (w) {
+      if (w.length < 3 || STOP_WORDS.indexOf(w) >= 0 || seen[w]) return false;
+      seen[w] = true;
+      return true;
+    });
+  }
 
   // The API's snippet is escaped text whose only markup is <mark>; rebuild it from text nodes.
   function appendMarked(node, snippet) {
@@ -377,7 +434,6 @@
   }
 
   function init() {
-    installHeaderHandoff();
     var root = document.getElementById("kb-search");
     if (root && !root.__kb) {
       root.__kb = new SearchPage(root);
