@@ -87,7 +87,7 @@ def test_semantic_search_finds_gun_violence_briefs_with_tags_and_section_links(p
         assert "gun-violence" in r["areas"] and "Gun violence" in r["tags"], r
     assert page.url.endswith("?q=gun+violence+strategies")
     status = page.inner_text("#kb-status")
-    assert f"{len(found)} results" in status
+    assert f"{len(found)} of " in status and "results for" in status
     assert page.get_attribute("#kb-status", "aria-live") == "polite"
     # the suggested filter for the query's area
     assert "Gun violence" in page.inner_text("#kb-suggest")
@@ -155,15 +155,13 @@ def test_area_page_links_to_filtered_search(page, real_server):
     assert all("gun-violence" in r["areas"] for r in results(page))
 
 
-def test_header_search_enter_opens_semantic_search(page, real_server):
+def test_header_search_is_one_system_that_opens_semantic_search(page, real_server):
     page.goto(real_server.url + "/briefs/")
-    page.click("input.md-search__input")
-    page.keyboard.type("witness intimidation")
-    link = page.locator("#kb-semantic-link")
-    link.wait_for(state="visible")
-    assert "Semantic search" in link.inner_text()
+    # Material's keyword dialog is gone from the header: one box, one kind of search
+    assert page.locator(".md-search, .md-search__input").count() == 0
+    page.get_by_role("searchbox", name="Search the knowledge base").fill("witness intimidation")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/search/?q=witness%20intimidation*")
+    page.wait_for_url("**/search/?q=witness+intimidation*")
     page.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
     assert results(page)
 
@@ -331,3 +329,124 @@ def test_home_page_search_box_opens_semantic_search(page, real_server):
     assert "q=summer+jobs" in page.url
     assert results(page)[0]["id"] == "briefs/youth-violence-prevention"
     shot(page, "home-to-search")
+
+
+# ---- peer learning and search people can trust (issues 8 and 9) ----------------------------
+
+def test_a_question_about_visiting_a_city_finds_the_exchange_first(page, real_server):
+    search_page(page, real_server.url,
+                "?q=" + quote("which city could we visit to see a shooting review?"))
+    found = results(page)
+    shot(page, "search-peer-exchange")
+    assert found[0]["id"] == "exchanges/kansas-city-to-milwaukee-shooting-review-2019"
+    badge = page.locator("#kb-results > li").first.locator(".kb-result-type")
+    assert badge.inner_text() == "Peer exchange"
+
+
+def test_nonsense_gets_no_results_and_an_offer_to_browse(page, real_server):
+    search_page(page, real_server.url, "?q=flurble+zapquix")
+    shot(page, "search-no-match")
+    assert page.get_attribute("#kb-search", "data-match") == "none"
+    assert results(page) == []
+    assert "Nothing in the knowledge base matches" in page.inner_text("#kb-message")
+    browse = page.locator("#kb-browse")
+    assert browse.is_visible()
+    assert browse.locator("a[href$='areas/gun-violence/']").count() == 1
+    assert not page.locator("#kb-more").is_visible()
+    assert page.js_errors == []
+
+
+def test_another_language_is_told_the_content_is_in_english(page, real_server):
+    search_page(page, real_server.url, "?q=violencia+armada")
+    assert results(page) == []
+    assert "written in English" in page.inner_text("#kb-message")
+
+
+def test_a_typo_offers_did_you_mean_which_searches_the_corrected_query(page, real_server):
+    search_page(page, real_server.url, "?q=gun+voilence+strategies")
+    link = page.locator("#kb-didyoumean a")
+    assert link.inner_text() == "gun violence strategies"
+    link.click()
+    page.wait_for_function("new URLSearchParams(location.search).get('q') === "
+                           "'gun violence strategies'")
+    page.wait_for_function("!document.querySelector('#kb-didyoumean a')")
+    page.wait_for_selector("#kb-search[data-state=api]")
+    assert page.input_value("#kb-q") == "gun violence strategies"
+    ids = [r["id"] for r in results(page)]
+    assert "briefs/focused-deterrence-gvi" in ids[:3]
+
+
+def test_what_works_puts_rated_practices_first_and_says_so(page, real_server):
+    search_page(page, real_server.url, "?q=" + quote("what works to reduce shootings"))
+    assert "Showing practices with evidence first" in page.inner_text("#kb-message")
+    ratings = page.eval_on_selector_all(
+        "#kb-results > li", "els => els.map(li => (li.querySelector('.kb-evidence') || "
+        "{}).className || '')")
+    rated = ["kb-evidence--effective" in r or "kb-evidence--promising" in r for r in ratings]
+    assert rated[:3] == [True, True, True]
+    # rated practices come first, and the rest still follows
+    assert rated.index(False) == sum(rated[:rated.index(False)]) and False in rated
+    assert not any(rated[rated.index(False):])
+
+
+def test_three_result_cards_fit_above_the_fold_at_1280x800(browser, real_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    search_page(pg, real_server.url, "?q=gun+violence+strategies")
+    bottoms = pg.eval_on_selector_all("#kb-results > li",
+                                      "els => els.map(li => li.getBoundingClientRect().bottom)")
+    shot(pg, "search-above-the-fold")
+    context.close()
+    assert len([b for b in bottoms if b <= 800]) >= 3, bottoms[:4]
+
+
+@pytest.mark.parametrize("path", ["/", "/search/?q=gun+violence+strategies", "/peer-learning/",
+                                  "/sites/milwaukee-wi/", "/briefs/focused-deterrence-gvi/"])
+def test_no_horizontal_scrolling_on_a_390px_phone(browser, real_server, path):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = context.new_page()
+    pg.goto(real_server.url + path)
+    if "search" in path:
+        pg.wait_for_selector("#kb-search[data-state]", timeout=30_000)
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert width <= 390, f"{path} is {width}px wide"
+
+
+def test_more_results_loads_the_next_page(page, real_server):
+    search_page(page, real_server.url, "?q=" + quote("community trust and police legitimacy"))
+    first = [r["id"] for r in results(page)]
+    assert len(first) == 20
+    page.click("#kb-more")
+    page.wait_for_function("document.querySelectorAll('#kb-results > li').length > 20")
+    after = [r["id"] for r in results(page)]
+    assert after[:20] == first and len(set(after)) == len(after)
+    assert "of" in page.inner_text("#kb-status")
+
+
+def test_highlighted_words_after_a_click_are_content_words_only(page, real_server):
+    search_page(page, real_server.url, "?q=" + quote("how do we get the witnesses to talk"))
+    href = results(page)[0]["href"]
+    highlighted = href.split("?h=", 1)[1].split("#")[0]
+    words = highlighted.replace("%20", " ").split()
+    assert words and all(len(w) >= 3 for w in words)
+    assert not {"how", "the", "do", "we", "to"} & set(words), words
+    page.goto(real_server.url + href if href.startswith("/") else href)
+    marks = page.eval_on_selector_all("mark", "els => els.map(e => e.textContent.toLowerCase())")
+    assert marks and not {"the", "how", "to", "do", "we"} & set(marks)
+
+
+def test_site_pages_list_their_peer_learning(page, real_server):
+    page.goto(real_server.url + "/sites/milwaukee-wi/")
+    assert page.locator("#exchanges-hosted + ul a", has_text="Kansas City to Milwaukee").count()
+    assert page.locator("#communities-to-join").count() == 1
+    page.goto(real_server.url + "/sites/compton-ca/")
+    assert "No public record yet" in page.inner_text("#no-public-record")
+    page.goto(real_server.url + "/peer-learning/")
+    labels = page.locator(".kb-network-canvas a.kb-network-label")
+    assert labels.count() >= 5
+    labels.filter(has_text="Milwaukee").first.click()
+    page.wait_for_url("**/sites/milwaukee-wi/")
+    page.goto(real_server.url + "/briefs/shooting-review-meetings/")
+    assert page.locator("#peer-examples + p + ul a", has_text="Kansas City to Milwaukee").count()
+    assert page.js_errors == []

@@ -425,6 +425,47 @@
     return decodeEntities(String(html || "").replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
   }
 
+  /* ---- highlighting on the page a result opens (?h=word word) ---- */
+
+  // Marks the content words of ?h= in the article, as whole words and their endings
+  // ("witness" marks "witnesses"). Runs on every page; does nothing without ?h=.
+  function highlightFromUrl() {
+    var words = contentWords(new URLSearchParams(window.location.search).get("h"));
+    var article = document.querySelector("article.md-content__inner");
+    if (!words.length || !article) return;
+    var pattern = new RegExp("(^|[^\\p{L}\\p{N}])((?:" + words.map(function (w) {
+      return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }).join("|") + ")[\\p{L}\\p{N}]*)", "giu");
+    var walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (n) {
+        var p = n.parentNode;
+        if (!p || /^(SCRIPT|STYLE|MARK|TEXTAREA)$/.test(p.nodeName) || p.closest(".headerlink")) {
+          return NodeFilter.FILTER_REJECT;
+        }
+        return NodeFilter.FILTER_ACCEPT;
+      }
+    });
+    var nodes = [];
+    for (var n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+    nodes.forEach(function (node) {
+      var text = node.nodeValue;
+      pattern.lastIndex = 0;
+      if (!pattern.test(text)) return;
+      pattern.lastIndex = 0;
+      var frag = document.createDocumentFragment();
+      var last = 0;
+      text.replace(pattern, function (all, before, word, offset) {
+        var start = offset + before.length;
+        frag.appendChild(document.createTextNode(text.slice(last, start)));
+        frag.appendChild(el("mark", { "class": "kb-highlight" }, word));
+        last = start + word.length;
+        return all;
+      });
+      frag.appendChild(document.createTextNode(text.slice(last)));
+      node.parentNode.replaceChild(frag, node);
+    });
+  }
+
   // For people and tests: when and how the first results appeared.
   function markReady(source) {
     var root = document.getElementById("kb-search");
@@ -434,6 +475,7 @@
   }
 
   function init() {
+    highlightFromUrl();
     var root = document.getElementById("kb-search");
     if (root && !root.__kb) {
       root.__kb = new SearchPage(root);
