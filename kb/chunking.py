@@ -7,21 +7,26 @@ the embedding model's window are split into overlapping windows that keep their 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 
 from kb.documents import Document
 from kb.rendering import Section
 
 # all-MiniLM-L6-v2 reads 256 word pieces; ~1.3 word pieces per English word, and the title and
-# section path take some, so windows hold 150 words with 30 words of overlap.
+# section path take some, so windows hold 150 words with 30 words of overlap. Punctuation counts
+# too: a template full of "[ ... ] | [date] |" is short in words and long in word pieces, so a
+# window also closes once its words and punctuation marks reach WINDOW_PIECES.
 WINDOW_WORDS = 150
 OVERLAP_WORDS = 30
+WINDOW_PIECES = 190
 TEXT_TEMPLATE = "{title} > {section}\n{text}"
 # Bump when chunking changes what it produces, so that existing indexes are rebuilt.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 # The site prints each page's summary under its title with this id (overrides/partials/
 # content.html); a page's own text (summary, then any text before the first heading) links there.
 PAGE_ANCHOR = "page-summary"
+_PIECE = re.compile(r"\w+|[^\w\s]")
 # Link lists, not prose: indexing them only adds keyword noise.
 _UNINDEXED_SECTIONS = {"Related resources"}
 
@@ -90,8 +95,18 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
 
 def _windows(text: str) -> list[str]:
     words = text.split(" ")
-    if len(words) <= WINDOW_WORDS:
+    cost = [max(1, len(_PIECE.findall(w))) for w in words]
+    if len(words) <= WINDOW_WORDS and sum(cost) <= WINDOW_PIECES:
         return [text]
-    step = WINDOW_WORDS - OVERLAP_WORDS
-    return [" ".join(words[i : i + WINDOW_WORDS])
-            for i in range(0, max(len(words) - OVERLAP_WORDS, 1), step)]
+    out, start = [], 0
+    while True:
+        end, pieces = start, 0
+        while end < len(words) and end - start < WINDOW_WORDS and pieces + cost[end] <= WINDOW_PIECES:
+            pieces += cost[end]
+            end += 1
+        end = max(end, start + 1)
+        out.append(" ".join(words[start:end]))
+        if end >= len(words):
+            return out
+        # overlap a fifth of the window, so a sentence cut at the edge is whole in one of them
+        start = max(start + 1, end - max(1, (end - start) * OVERLAP_WORDS // WINDOW_WORDS))

@@ -31,6 +31,8 @@ class Thresholds:
     weak_below: float  # ... under which matches are weak
     # Uncalibrated models: without a word in common with the corpus, nothing matches.
     needs_shared_word: bool
+    # A document whose best section is at least this close is one of the results.
+    document_min_similarity: float
     # A query is in another language when the detector is this sure and at least this share
     # of its words never occur in the (English) corpus.
     language_confidence: float

