@@ -26,7 +26,9 @@ def stem_terms(text: str) -> set[str]:
     return set(_stemmer().stemWords(words))
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
+    # Snippets stem every word of every result: the corpus vocabulary is small, so cache it.
     return _stemmer().stemWord(word.lower())
 
 
