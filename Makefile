@@ -49,4 +49,4 @@ bench: install
 	$(BIN)/kb bench
 
 clean:
-	rm -rf site site.tmp site.old .kb .pytest_cache
+	rm -rf site site.tmp site.old site.lock .kb .pytest_cache

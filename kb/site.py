@@ -8,6 +8,7 @@ MkDocs as a library, so no MkDocs hook or third-party plugin is involved.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -98,7 +99,20 @@ def build_nav(docs: list[Document], taxonomy: Taxonomy) -> list[dict[str, Any]]:
 
 def build_site(*, mkdocs_config: Path, docs_dir: Path, site_dir: Path, docs: list[Document],
                taxonomy: Taxonomy, related: dict[str, Any], inputs_hash: str) -> None:
-    """Build into a temporary folder, then swap it in, so a failed build leaves the old site."""
+    """Build into a temporary folder, then swap it in, so a failed build leaves the old site.
+
+    Builds into one site folder take turns (a lock file beside it): `kb site` run while
+    `kb serve` rebuilds after an edit would otherwise share the temporary folder and could
+    leave a partial site."""
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    with site_dir.with_name(site_dir.name + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build_site(mkdocs_config=mkdocs_config, docs_dir=docs_dir, site_dir=site_dir, docs=docs,
+                    taxonomy=taxonomy, related=related, inputs_hash=inputs_hash)
+
+
+def _build_site(*, mkdocs_config: Path, docs_dir: Path, site_dir: Path, docs: list[Document],
+                taxonomy: Taxonomy, related: dict[str, Any], inputs_hash: str) -> None:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException

@@ -230,7 +230,7 @@ def real_server(real_env, tmp_path_factory):
 
 def copy_repo(dest: Path) -> Path:
     """A copy of the repository's sources (no venv, no build outputs) for whole-project tests."""
-    ignore = shutil.ignore_patterns(".venv", ".git", "site", "site.tmp", ".kb", "__pycache__",
+    ignore = shutil.ignore_patterns(".venv", ".git", "site", "site.tmp", "site.lock", ".kb", "__pycache__",
                                     ".pytest_cache", "test-artifacts", "*.egg-info")
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest

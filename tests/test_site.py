@@ -140,3 +140,32 @@ def test_the_exchange_network_is_drawn_from_front_matter(real_env):
             if isinstance(party, str):
                 assert f'href="../sites/{party}/"' in page, party
         assert f"{d.id}/" in page  # the table lists every exchange as text too
+
+
+def test_site_builds_take_turns(tmp_path, tiny_docs):
+    """`kb site` while `kb serve` rebuilds: builds into one folder wait for each other (they
+    would otherwise share site.tmp and could leave a partial site)."""
+    import fcntl
+    import threading
+
+    from kb.documents import parse_documents
+    from kb.site import build_site
+
+    taxonomy = load_taxonomy()
+    docs, _ = parse_documents(tiny_docs, taxonomy)
+    site = tmp_path / "site"
+
+    def build() -> None:
+        build_site(mkdocs_config=MKDOCS, docs_dir=tiny_docs, site_dir=site, docs=docs,
+                   taxonomy=taxonomy, related={}, inputs_hash="stamp")
+
+    with (tmp_path / "site.lock").open("w") as held:  # another build is under way
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiting = threading.Thread(target=build)
+        waiting.start()
+        waiting.join(timeout=3)
+        assert waiting.is_alive() and not site.exists() and not (tmp_path / "site.tmp").exists()
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
+    assert (site / "briefs" / "gvi" / "index.html").is_file()
+    assert not (tmp_path / "site.tmp").exists() and not (tmp_path / "site.old").exists()
