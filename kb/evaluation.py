@@ -32,16 +32,11 @@ def load_golden(path: Path) -> list[dict[str, Any]]:
 
 def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]:
     """Score every method on the golden set; returns {method: {metric: value}, ...}."""
-    from ranx import Qrels, Run
-    from ranx import evaluate as ranx_evaluate
-
     queries = load_golden(golden)
     known = set(searcher.document_ids())
     missing = sorted({d for q in queries for d in q["relevant"] if d not in known})
     if missing:
         raise KBError(f"{golden}: relevant documents not in the index: {', '.join(missing)}")
-    qrels = Qrels({f"q{i}": {d: int(g) for d, g in q["relevant"].items()}
-                   for i, q in enumerate(queries)})
     builtin = BuiltinSearch(site_dir, known)
     runs: dict[str, dict[str, list[str]]] = {m: {} for m in METHODS}
     for i, q in enumerate(queries):
@@ -49,33 +44,37 @@ def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]
             result = searcher.search(Query(q=q["q"], k=DEPTH, method=method))
             runs[method][f"q{i}"] = [h.id for h in result.results]
         runs["builtin"][f"q{i}"] = builtin.search(q["q"], DEPTH)
-    report: dict[str, Any] = {"queries": len(queries), "methods": {}}
-    for method, ranked in runs.items():
-        run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ids)} or {"__none__": 0.0}
-                   for qid, ids in ranked.items()})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numba's type-safety notes from inside ranx
-            scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
-        report["methods"][method] = {m: round(float(scores[m]), 4) for m in METRICS}
+    graded = {f"q{i}": {d: int(g) for d, g in q["relevant"].items()}
+              for i, q in enumerate(queries)}
+    report: dict[str, Any] = {"queries": len(queries),
+                              "methods": _scores(graded, runs, list(graded))}
     report["per_query"] = [
         {"q": q["q"], **{m: runs[m][f"q{i}"][:3] for m in METHODS}} for i, q in enumerate(queries)
     ]
     # Tagged subsets ("peer-learning", "what-works"), scored on their own.
-    tags = sorted({t for q in queries for t in q.get("tags", [])})
     report["subsets"] = {}
-    for tag in tags:
+    for tag in sorted({t for q in queries for t in q.get("tags", [])}):
         ids = [f"q{i}" for i, q in enumerate(queries) if tag in q.get("tags", [])]
-        sub_qrels = Qrels({qid: qrels.to_dict()[qid] for qid in ids})
-        report["subsets"][tag] = {"queries": len(ids), "methods": {}}
-        for method, ranked in runs.items():
-            run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ranked[qid])}
-                       or {"__none__": 0.0} for qid in ids})
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                scores = ranx_evaluate(sub_qrels, run, METRICS, make_comparable=True)
-            report["subsets"][tag]["methods"][method] = {
-                m: round(float(scores[m]), 4) for m in METRICS}
+        report["subsets"][tag] = {"queries": len(ids), "methods": _scores(graded, runs, ids)}
     return report
+
+
+def _scores(graded: dict[str, dict[str, int]], runs: dict[str, dict[str, list[str]]],
+            ids: list[str]) -> dict[str, dict[str, float]]:
+    """Every method's metrics over the queries ``ids``."""
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
+
+    qrels = Qrels({qid: graded[qid] for qid in ids})
+    out = {}
+    for method, ranked in runs.items():
+        run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ranked[qid])}
+                   or {"__none__": 0.0} for qid in ids})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numba's type-safety notes from inside ranx
+            scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
+        out[method] = {m: round(float(scores[m]), 4) for m in METRICS}
+    return out
 
 
 def evaluate_no_match(searcher: Searcher, golden: Path, negatives: Path, part: str

@@ -143,10 +143,9 @@ class Searcher:
         weights = {t.slug: t.search_weight for t in taxonomy.document_types}
         self._chunk_weight = np.array([weights.get(c.type, 1.0) for c in chunks])
         self._chunk_type = np.array([c.type for c in chunks], dtype=object)
-        # "What works" queries favour rated practices: each rating's weight is taxonomy data.
-        rating_weight = {r.slug: r.intent_weight for r in taxonomy.evidence_ratings}
-        self._evidence_weight = np.array([rating_weight.get(c.evidence or "", 1.0)
-                                          for c in chunks])
+        # "What works" queries put these ratings first (taxonomy data: evidence_first).
+        first = {r.slug for r in taxonomy.evidence_ratings if r.evidence_first}
+        self._evidence_first = np.array([c.evidence in first for c in chunks], dtype=bool)
         self._speller = Speller(
             [c.text for c in chunks] + [c.title for c in chunks],
             keep=[a.name for a in taxonomy.core_areas] + [s.city for s in taxonomy.sites]
@@ -176,13 +175,18 @@ class Searcher:
         # The lexical arm reads the corrected words: BM25 cannot match "voilence" to anything.
         lexical = self.data.lexical.scores(corrected or query.q)
         mask = self._mask(query)
-        best = float(dense[mask].max()) if mask.any() else -1.0
-        match = judge(best, bool((lexical[mask] > 0).any()), foreign, self._thresholds)
+
+        def decide(dense: np.ndarray, lexical: np.ndarray, within: np.ndarray = mask,
+                   foreign: bool = foreign) -> Match:
+            """good / weak / none for these arm scores over the chunks ``within``."""
+            best = float(dense[within].max()) if within.any() else -1.0
+            return judge(best, bool((lexical[within] > 0).any()), foreign, self._thresholds)
+
+        match = decide(dense, lexical)
         did_you_mean = None
         if corrected is not None:
             fixed = self._dense_scores(corrected)
-            better = judge(float(fixed[mask].max()) if mask.any() else -1.0,
-                           bool((lexical[mask] > 0).any()), False, self._thresholds)
+            better = decide(fixed, lexical, foreign=False)
             # A correction earns its place by matching at least as well; when the words as
             # typed found nothing, only a good match justifies changing them.
             if _RANK[better] >= max(_RANK[match], _RANK["weak" if match != "none" else "good"]):
@@ -195,11 +199,11 @@ class Searcher:
             # "what works to reduce shootings" is about reducing shootings; the cue words
             # decide the order (rated practices first), not the topic.
             dense, lexical = self._dense_scores(topic), self.data.lexical.scores(topic)
-            on_topic = judge(float(dense[mask].max()) if mask.any() else -1.0,
-                             bool((lexical[mask] > 0).any()), foreign, self._thresholds)
+            on_topic = decide(dense, lexical)
             match = max(match, on_topic, key=_RANK.__getitem__)
-        if match == "none" and not foreign and not mask.all() and judge(
-                float(dense.max()), bool((lexical > 0).any()), False, self._thresholds) != "none":
+        everywhere = np.ones_like(mask)
+        if (match == "none" and not foreign and not mask.all()
+                and decide(dense, lexical, everywhere) != "none"):
             # The knowledge base answers the question, just not within these filters: show the
             # closest pages inside them as weak matches rather than nothing.
             match = "weak"
@@ -245,7 +249,7 @@ class Searcher:
             # within reach of the best result) come first, in their own order; nothing is hidden.
             on_topic = fused[order] >= _INTENT_REACH * fused[order[0]] if len(order) else order
             head, tail = order[on_topic], order[~on_topic]
-            rated = self._evidence_weight[head] > 1.0
+            rated = self._evidence_first[head]
             order = np.concatenate([head[rated], head[~rated], tail])
         top = order[query.offset: query.offset + query.k]
         hits = [self._hit(int(i), float(fused[i]), meant) for i in top]

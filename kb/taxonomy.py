@@ -44,7 +44,7 @@ class DocumentType(Term):
 
 
 class Rating(Term):
-    intent_weight: float = 1.0
+    evidence_first: bool = False
 
 
 class EvidenceIntent(BaseModel):

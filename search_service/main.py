@@ -57,12 +57,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app_state_query_log = (QueryLog(query_log_path(settings.index_dir))
-                           if settings.query_log else None)
+    query_log = QueryLog(query_log_path(settings.index_dir)) if settings.query_log else None
     app = FastAPI(title="PSP Community of Practice knowledge base",
                   summary="Hybrid semantic search over practice briefs and program pages.",
                   version="1", lifespan=lifespan)
-    app.state.query_log = app_state_query_log
+    app.state.query_log = query_log
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type"])

@@ -100,14 +100,16 @@ def test_a_valid_tree_passes(tmp_path):
     assert "ok: 6 documents (5 practice briefs)" in result.output
 
 
-@pytest.mark.parametrize(("case", "edit", "where", "message"), CASES, ids=[c[0] for c in CASES])
-def test_each_bad_brief_is_reported_precisely(tmp_path, case, edit, where, message):
-    docs = tiny_tree(tmp_path / "docs")
-    text = edit(GOOD)
-    path = docs / "briefs" / "zz-new.md"  # sorts last: a duplicate is reported here
+def assert_reported(tmp_path: Path, docs: Path, path: Path, text: str, where, message: str
+                    ) -> None:
+    """Write ``text`` to ``path`` and expect `kb check` to report ``message`` at the line
+    ``where`` names (a number, a needle in the text, "<body>" for the first body line, or a
+    function of the text), with exit 1 and nothing written."""
     path.write_text(text)
     if where == "<body>":  # the first line after the closing '---'
         where = [i for i, x in enumerate(text.split("\n"), 1) if x == "---"][1] + 1
+    if callable(where):
+        where = where(text)
     line = where if isinstance(where, int) else line_of(text, where)
     before = tree_digest(tmp_path)
 
@@ -119,6 +121,13 @@ def test_each_bad_brief_is_reported_precisely(tmp_path, case, edit, where, messa
     assert any(message in out for out in lines), (
         f"want '{expected}...{message}...' in:\n{result.output}")
     assert tree_digest(tmp_path) == before, "kb check must not write anything"
+
+
+@pytest.mark.parametrize(("case", "edit", "where", "message"), CASES, ids=[c[0] for c in CASES])
+def test_each_bad_brief_is_reported_precisely(tmp_path, case, edit, where, message):
+    docs = tiny_tree(tmp_path / "docs")
+    path = docs / "briefs" / "zz-new.md"  # sorts last: a duplicate is reported here
+    assert_reported(tmp_path, docs, path, edit(GOOD), where, message)
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path):

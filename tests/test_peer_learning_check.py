@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MKDOCS, tiny_tree
-from test_check import line_of, run_check, sub, tree_digest
+from test_check import assert_reported, run_check, sub
 from typer.testing import CliRunner
 
 from kb.cli import app
@@ -259,23 +259,7 @@ def test_a_valid_page_of_every_type_passes(tmp_path):
 def test_each_bad_page_is_reported_precisely(tmp_path, kind, case, edit, where, message):
     docs = _tree(tmp_path)
     path = docs / FOLDER[kind] / f"good-{kind}.md"
-    text = edit(GOOD[kind])
-    path.write_text(text)
-    if where == "<body>":  # the first line after the closing '---'
-        where = [i for i, x in enumerate(text.split("\n"), 1) if x == "---"][1] + 1
-    if callable(where):
-        where = where(text)
-    line = where if isinstance(where, int) else line_of(text, where)
-    before = tree_digest(tmp_path)
-
-    result = run_check(docs)
-
-    assert result.exit_code == 1, result.output
-    expected = f"{path}:{line}: "
-    lines = [out for out in result.output.splitlines() if out.startswith(expected)]
-    assert any(message in out for out in lines), (
-        f"want '{expected}...{message}...' in:\n{result.output}")
-    assert tree_digest(tmp_path) == before, "kb check must not write anything"
+    assert_reported(tmp_path, docs, path, edit(GOOD[kind]), where, message)
 
 
 def test_a_quarter_is_a_date_when_the_source_gives_no_finer_one(tmp_path):
