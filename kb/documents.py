@@ -48,6 +48,9 @@ class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: str
     basis: str = Field(min_length=1)
+    # The rating's own source (the CrimeSolutions or Campbell page, or the review), one of the
+    # document's sources, so the evidence box can link its basis.
+    url: str | None = None
 
 
 class Source(BaseModel):
