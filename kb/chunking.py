@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from kb.documents import Document
+from kb.facets import Facet
 from kb.rendering import Section
 
 # all-MiniLM-L6-v2 reads 256 word pieces; ~1.3 word pieces per English word, and the title and
@@ -22,7 +24,7 @@ OVERLAP_WORDS = 30
 WINDOW_PIECES = 190
 TEXT_TEMPLATE = "{title} > {section}\n{text}"
 # Bump when chunking changes what it produces, so that existing indexes are rebuilt.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 # The site prints each page's summary under its title with this id (overrides/partials/
 # content.html); a page's own text (summary, then any text before the first heading) links there.
 PAGE_ANCHOR = "page-summary"
@@ -44,8 +46,7 @@ class Chunk:
     summary: str
     core_areas: list[str]
     evidence: str | None
-    sites: list[str]
-    components: list[str]
+    facets: dict[str, list[str]]  # filter param -> the document's values (kb.facets)
     text: str
     hash: str
 
@@ -58,9 +59,11 @@ class Chunk:
         return asdict(self)
 
 
-def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
-    """Split one document into chunks (the page itself first, then its sections)."""
+def chunk_document(doc: Document, sections: list[Section], facets: tuple[Facet, ...] = ()) -> list[Chunk]:
+    """Split one document into chunks (the page itself first, then its sections); each carries
+    the document's values of every filter in ``facets``."""
     m = doc.meta
+    values = {f.param: f.read(doc) for f in facets}
     out: list[Chunk] = []
     if (m.search or {}).get("exclude"):  # Material's own switch for leaving a page out of search
         return out
@@ -81,12 +84,20 @@ def chunk_document(doc: Document, sections: list[Section]) -> list[Chunk]:
             anchor = section.anchor if section.level else PAGE_ANCHOR
             key = f"{doc.id}#{anchor}@{n}"
             url = f"{doc.url}#{anchor}"
-            body = dict(
-                key=key, doc_id=doc.id, title=m.title, section=section.title or m.title,
-                section_path=section.path, anchor=anchor, url=url, type=m.type,
-                summary=m.summary, core_areas=list(m.core_areas),
-                evidence=m.evidence.rating if m.evidence else None, sites=doc.site_slugs,
-                components=list(m.components), text=window,
+            body: dict[str, Any] = dict(
+                key=key,
+                doc_id=doc.id,
+                title=m.title,
+                section=section.title or m.title,
+                section_path=section.path,
+                anchor=anchor,
+                url=url,
+                type=m.type,
+                summary=m.summary,
+                core_areas=list(m.core_areas),
+                evidence=m.evidence.rating if m.evidence else None,
+                facets=values,
+                text=window,
             )
             digest = hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:16]
             out.append(Chunk(**body, hash=digest))

@@ -10,26 +10,31 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kb.errors import ContentError, KBError
 from kb.settings import Settings
 
-app = typer.Typer(help="The PSP Community of Practice knowledge base.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The PSP Community of Practice knowledge base.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
-DocsOpt = Annotated[Path | None, typer.Option("--docs", help="Docs folder [env KB_DOCS_DIR]",
-                                              show_default=False)]
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder [env KB_INDEX_DIR]",
-                                               show_default=False)]
+DocsOpt = Annotated[
+    Path | None, typer.Option("--docs", help="Docs folder [env KB_DOCS_DIR]", show_default=False)
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder [env KB_INDEX_DIR]", show_default=False)
+]
 AreaOpt = Annotated[list[str] | None, typer.Option("--area", help="A core area slug (repeatable)")]
 
 
 def _settings(docs: Path | None, index: Path | None, **more) -> Settings:
-    overrides = {k: v for k, v in {"docs_dir": docs, "index_dir": index, **more}.items()
-                 if v is not None}
+    overrides = {k: v for k, v in {"docs_dir": docs, "index_dir": index, **more}.items() if v is not None}
     return Settings(**overrides)
 
 
@@ -40,9 +45,12 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("new")
 def new_cmd(
-    kind: Annotated[str, typer.Argument(
-        help="What to write: brief, exchange, community, case-study or toolkit",
-        show_default=False)],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="What to write: brief, exchange, community, case-study or toolkit", show_default=False
+        ),
+    ],
     title: Annotated[str, typer.Option("--title", help="The page's title")],
     area: AreaOpt = None,
     docs: DocsOpt = None,
@@ -61,25 +69,45 @@ def new_cmd(
 
 
 @app.command()
-def check(docs: DocsOpt = None, index: IndexOpt = None) -> None:
-    """Validate all content; print path:line: message per problem. Writes nothing."""
+def check(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Treat warnings as problems (every source needs a url or doi; a rated "
+            "brief needs evidence.url)",
+        ),
+    ] = False,
+) -> None:
+    """Validate all content; print path:line: message per problem (path:line: warning: message
+    for what only --strict refuses). Writes nothing."""
     from kb.taxonomy import load_taxonomy
-    from kb.validation import check_content
+    from kb.validation import check_content, errors
 
     s = _settings(docs, index)
     try:
-        found, problems = check_content(s.docs_dir, load_taxonomy(s.taxonomy), s.mkdocs_config)
+        found, problems = check_content(s.docs_dir, load_taxonomy(s.taxonomy), s.mkdocs_config, strict=strict)
     except ContentError as exc:
         found, problems = [], exc.problems
     except KBError as exc:
         raise _fail(str(exc)) from None
     for p in problems:
         typer.echo(str(p))
-    if problems:
-        typer.echo(f"{len(problems)} problem(s) in {s.docs_dir}", err=True)
+    failed = errors(problems)
+    warned = len(problems) - len(failed)
+    if failed:
+        typer.echo(
+            f"{len(failed)} problem(s) in {s.docs_dir}" + (f", and {warned} warning(s)" if warned else ""),
+            err=True,
+        )
         raise typer.Exit(1)
     briefs = sum(1 for d in found if d.type == "practice-brief")
-    typer.echo(f"ok: {len(found)} documents ({briefs} practice briefs) in {s.docs_dir}, no problems")
+    typer.echo(
+        f"ok: {len(found)} documents ({briefs} practice briefs) in {s.docs_dir}, "
+        + (f"no problems; {warned} warning(s), which --strict refuses" if warned else "no problems")
+    )
 
 
 @app.command("index")
@@ -99,9 +127,11 @@ def index_cmd(
     if report is None:
         typer.echo(f"index at {s.index_dir} is up to date")
     else:
-        typer.echo(f"indexed {report.documents} documents as {report.chunks} chunks "
-                   f"({report.embedded} embedded, {report.reused} reused) in "
-                   f"{report.seconds:.1f} s: version {report.version}")
+        typer.echo(
+            f"indexed {report.documents} documents as {report.chunks} chunks "
+            f"({report.embedded} embedded, {report.reused} reused) in "
+            f"{report.seconds:.1f} s: version {report.version}"
+        )
 
 
 @app.command()
@@ -121,8 +151,7 @@ def search(
     s = _settings(docs, index)
     try:
         searcher = open_searcher(s)
-        result = searcher.search(Query(q=query, k=k, areas=tuple(area or ()),
-                                       types=tuple(type_ or ())))
+        result = searcher.search(Query(q=query, k=k, filters={"area": area or (), "type": type_ or ()}))
     except KBError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -137,13 +166,17 @@ def search(
     typer.echo(f"{result.total} matching documents for {result.query!r}")
     for n, hit in enumerate(result.results, 1):
         plain = hit.snippet.replace("<mark>", "").replace("</mark>", "")
-        typer.echo(f"{n:2}. {hit.title}  [{', '.join(hit.core_areas)}]\n    {hit.url}\n"
-                   f"    {hit.section}: {plain}")
+        typer.echo(
+            f"{n:2}. {hit.title}  [{', '.join(hit.core_areas)}]\n    {hit.url}\n    {hit.section}: {plain}"
+        )
 
 
 @app.command()
-def site(docs: DocsOpt = None, index: IndexOpt = None,
-         force: Annotated[bool, typer.Option(help="Rebuild even when up to date")] = False) -> None:
+def site(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even when up to date")] = False,
+) -> None:
     """Build the static site (with related briefs from the index) when stale."""
     from kb.workflow import update_site
 
@@ -163,19 +196,11 @@ def serve(
     index: IndexOpt = None,
 ) -> None:
     """Build what is stale, then serve the site and the API."""
-    import uvicorn
-
-    from kb.workflow import update_index, update_site
-    from search_service.main import create_app
-
-    s = _settings(docs, index, host=host, port=port, watch=True)
+    s = _settings(docs, index, host=host, port=port)
     try:
-        update_index(s, progress=True)
-        update_site(s)
+        _service("serve")(s, announce=typer.echo)
     except KBError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"serving http://{s.host}:{s.port}/")
-    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
 
 
 @app.command("eval")
@@ -202,8 +227,7 @@ def eval_cmd(
     try:
         searcher = open_searcher(s)
         report = evaluate(searcher, golden, s.site_dir)
-        report["no_match"] = evaluate_no_match(searcher, golden, DEFAULT_NEGATIVES,
-                                               negatives_part(golden))
+        report["no_match"] = evaluate_no_match(searcher, golden, DEFAULT_NEGATIVES, negatives_part(golden))
     except KBError as exc:
         raise _fail(str(exc)) from None
     typer.echo(json.dumps(report, indent=2) if as_json else format_table(report))
@@ -228,8 +252,10 @@ def gaps(
         typer.echo(json.dumps([asdict(g) for g in found], indent=2, ensure_ascii=False))
         return
     if not found:
-        typer.echo("no searches without a good match in the last 90 days"
-                   + ("" if s.query_log else " (recording is off: KB_QUERY_LOG=off)"))
+        typer.echo(
+            "no searches without a good match in the last 90 days"
+            + ("" if s.query_log else " (recording is off: KB_QUERY_LOG=off)")
+        )
         return
     typer.echo(f"{'count':>5}  {'match':<5}  query  [areas]")
     for g in found:
@@ -241,26 +267,62 @@ def gaps(
 def bench(
     docs: DocsOpt = None,
     index: IndexOpt = None,
-    out: Annotated[Path, typer.Option(help="Where to write the JSON figures")] = Path(
-        "bench.json"),
+    out: Annotated[Path, typer.Option(help="Where to write the JSON figures")] = Path("bench.json"),
     quick: Annotated[bool, typer.Option(help="Fewer requests (for a smoke run)")] = False,
+    scale: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--scale",
+            help="Instead: the engine alone on the real chunks replicated to N chunks "
+            "(repeatable; e.g. --scale 1000 --scale 100000), no model work timed",
+        ),
+    ] = None,
 ) -> None:
-    """Latency, throughput, build time and memory, against a real server over HTTP."""
-    from kb.bench import format_table, run_bench
-
+    """Latency, throughput, build time and memory, against a real server over HTTP; or, with
+    --scale, the engine's latency as the corpus grows."""
     s = _settings(docs, index)
     try:
-        figures = run_bench(s, quick=quick)
+        if scale:
+            from kb.evaluation import DEFAULT_GOLDEN, load_golden
+            from kb.scale import format_scale, scale_bench
+            from kb.taxonomy import load_taxonomy
+            from kb.workflow import open_searcher, update_index
+
+            update_index(s)
+            searcher = open_searcher(s)
+            rows = scale_bench(
+                searcher.data,
+                searcher.embedder,
+                load_taxonomy(s.taxonomy),
+                [g["q"] for g in load_golden(DEFAULT_GOLDEN)],
+                tuple(scale),
+            )
+            figures, table = {"scale": rows}, format_scale(rows)
+        else:
+            figures, table = _service("bench")(s, quick=quick)
     except KBError as exc:
         raise _fail(str(exc)) from None
     out.write_text(json.dumps(figures, indent=2))
-    typer.echo(format_table(figures))
+    typer.echo(table)
     typer.echo(f"figures written to {out}")
 
 
+def _service(verb: str) -> Any:
+    """The search service's ``verb`` (serve, bench), plugged in through the ``kb.service``
+    entry points: kb's command line reaches the service without kb importing it."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="kb.service", name=verb):
+        return ep.load()
+    raise KBError(
+        f"'kb {verb}' needs the search service, which is not installed; run 'make install' (pip install -e .)"
+    )
+
+
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("KB_LOG_LEVEL", "WARNING"),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("KB_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
     app()
 
 

@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb.errors import ContentError, Problem
-from kb.taxonomy import DocumentType, Taxonomy
+from kb.sources import Source, check_sources, parse_source
+from kb.taxonomy import Taxonomy
 
 # Keys MkDocs and Material read from front matter; allowed alongside ours.
 _MKDOCS_KEYS = {"hide", "template", "search", "status", "icon", "description", "tags", "subtitle"}
@@ -28,8 +29,9 @@ _INLINE_CODE = re.compile(r"`[^`]*`")
 # The site's templates print titles and summaries as they are, and Markdown passes raw HTML
 # through: content that could run in a reader's browser is refused at the door.
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]")
-_ACTIVE_HTML = re.compile(r"<\s*(script|iframe|object|embed|form|style)\b|\son[a-z]+\s*=|javascript:",
-                          re.IGNORECASE)
+_ACTIVE_HTML = re.compile(
+    r"<\s*(script|iframe|object|embed|form|style)\b|\son[a-z]+\s*=|javascript:", re.IGNORECASE
+)
 # Types whose page is about one taxonomy term, and the front-matter key naming it.
 _SUBJECT_KEY = {"core-area": "area", "site": "site", "doj-component": "component"}
 
@@ -51,18 +53,6 @@ class Evidence(BaseModel):
     # The rating's own source (the CrimeSolutions or Campbell page, or the review), one of the
     # document's sources, so the evidence box can link its basis.
     url: str | None = None
-
-
-class Source(BaseModel):
-    """A cited work as data. At least a URL or a DOI where the type asks for linked sources."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1)
-    authors: str | None = None
-    venue: str | None = None
-    year: int | None = None
-    url: str | None = None
-    doi: str | None = None
 
 
 class Agency(BaseModel):
@@ -149,7 +139,7 @@ class Document:
     @property
     def sources(self) -> list[Source | str]:
         """The sources, structured where the front matter is (call only on a valid document)."""
-        return [s if isinstance(s, str) else Source.model_validate(s) for s in self.meta.sources]
+        return [parse_source(s) for s in self.meta.sources]
 
     def line_of(self, *key: Any) -> int:
         """The file line of a front-matter key (or list item), else the first line."""
@@ -161,10 +151,12 @@ class Document:
 
 
 def load_documents(docs_dir: Path, taxonomy: Taxonomy) -> list[Document]:
-    """Load and validate every Markdown file; raise ContentError listing every problem."""
+    """Load and validate every Markdown file; raise ContentError listing every error
+    (warnings, such as a source not yet written as fields, do not stop a load)."""
     docs, problems = parse_documents(docs_dir, taxonomy)
-    if problems:
-        raise ContentError(problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ContentError(errors)
     return docs
 
 
@@ -185,9 +177,7 @@ def parse_documents(docs_dir: Path, taxonomy: Taxonomy) -> tuple[list[Document],
     return docs, problems
 
 
-def parse_document(
-    path: Path, rel: Path, taxonomy: Taxonomy
-) -> tuple[Document | None, list[Problem]]:
+def parse_document(path: Path, rel: Path, taxonomy: Taxonomy) -> tuple[Document | None, list[Problem]]:
     shown = str(path)
 
     def problem(line: int, message: str) -> Problem:
@@ -201,13 +191,23 @@ def parse_document(
         return None, [problem(1, "the file is empty; a page needs front matter and a body")]
     handler = frontmatter.YAMLHandler()
     if not handler.detect(text):
-        return None, [problem(1, "missing front matter: the file must start with a '---' line, "
-                                 "then YAML fields (title, summary, type, updated), then '---'")]
+        return None, [
+            problem(
+                1,
+                "missing front matter: the file must start with a '---' line, "
+                "then YAML fields (title, summary, type, updated), then '---'",
+            )
+        ]
     try:
         fm_text, body = handler.split(text)
     except ValueError:
-        return None, [problem(1, "front matter opened with '---' on line 1 is never closed; "
-                                 "add a '---' line after the last field")]
+        return None, [
+            problem(
+                1,
+                "front matter opened with '---' on line 1 is never closed; "
+                "add a '---' line after the last field",
+            )
+        ]
     # fm_text starts right after the opening '---', so its line 0 is file line 1.
     body_line = text[: len(text) - len(body)].count("\n") + 1
     try:
@@ -219,15 +219,16 @@ def parse_document(
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [problem(line, f"invalid YAML in front matter: {what}")]
     if not isinstance(raw, dict):
-        return None, [problem(2, "front matter must be YAML fields (key: value), "
-                                 "e.g. 'title: ...', 'type: practice-brief'")]
+        return None, [
+            problem(
+                2, "front matter must be YAML fields (key: value), e.g. 'title: ...', 'type: practice-brief'"
+            )
+        ]
     key_lines = _key_lines(node)
     try:
         meta = FrontMatter.model_validate(raw)
     except ValidationError as exc:
-        return None, [
-            problem(_line(key_lines, err["loc"]), _pydantic_message(err)) for err in exc.errors()
-        ]
+        return None, [problem(_line(key_lines, err["loc"]), _pydantic_message(err)) for err in exc.errors()]
     doc = Document(
         id=rel.with_suffix("").as_posix(),
         path=rel,
@@ -237,6 +238,10 @@ def parse_document(
         key_lines=key_lines,
     )
     found = [problem(line, msg) for line, msg in _check_meta(doc, taxonomy)]
+    found += [
+        Problem(shown, line, msg, severity)
+        for line, msg, severity in check_sources(doc, taxonomy.doc_type(meta.type))
+    ]
     found += [problem(line, msg) for line, msg in _check_body(doc, text, taxonomy)]
     return doc, found
 
@@ -261,8 +266,6 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 # A newsletter that reports "exchanges from October through December 2019" dates them no finer.
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{4}|present))?$")
-_URL = re.compile(r"^https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#]\S*)?$")
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
@@ -271,8 +274,9 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     dtype = tax.doc_type(m.type)
 
     def unknown(kind: str, key: str, value: Any, allowed: list[str], *loc: Any) -> None:
-        out.append((doc.line_of(key, *loc),
-                    f"unknown {kind} '{value}' in '{key}'; allowed: {', '.join(allowed)}"))
+        out.append(
+            (doc.line_of(key, *loc), f"unknown {kind} '{value}' in '{key}'; allowed: {', '.join(allowed)}")
+        )
 
     for key in ("title", "summary"):
         if _MARKUP.search(getattr(m, key)):
@@ -285,8 +289,12 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     if len(set(m.core_areas)) != len(m.core_areas):
         out.append((doc.line_of("core_areas"), "'core_areas' lists an area twice"))
     if len(m.core_areas) > 3:
-        out.append((doc.line_of("core_areas"),
-                    f"'core_areas' has {len(m.core_areas)} areas; at most 3 (primary first)"))
+        out.append(
+            (
+                doc.line_of("core_areas"),
+                f"'core_areas' has {len(m.core_areas)} areas; at most 3 (primary first)",
+            )
+        )
     for i, c in enumerate(m.components):
         if c not in tax.component_slugs:
             unknown("DOJ component", "components", c, tax.component_slugs, i)
@@ -299,9 +307,13 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     if m.evidence and m.evidence.rating not in tax.rating_slugs:
         unknown("evidence rating", "evidence", m.evidence.rating, tax.rating_slugs, "rating")
     if m.updated > dt.date.today():
-        out.append((doc.line_of("updated"),
-                    f"'updated' is {m.updated.isoformat()}, a date in the future; "
-                    "use the date of your last edit (YYYY-MM-DD)"))
+        out.append(
+            (
+                doc.line_of("updated"),
+                f"'updated' is {m.updated.isoformat()}, a date in the future; "
+                "use the date of your last edit (YYYY-MM-DD)",
+            )
+        )
     if m.format is not None and m.format not in [f.slug for f in tax.exchange_formats]:
         unknown("format", "format", m.format, [f.slug for f in tax.exchange_formats])
     if m.psp_timing is not None and m.psp_timing not in [t.slug for t in tax.psp_timings]:
@@ -309,24 +321,31 @@ def _check_meta(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     if m.date is not None:
         out += _check_event_date(doc)
     if m.period is not None and not _PERIOD.match(str(m.period)):
-        out.append((doc.line_of("period"), f"'period' must be YYYY, YYYY-YYYY or YYYY-present, "
-                                           f"got {m.period!r}"))
+        out.append(
+            (doc.line_of("period"), f"'period' must be YYYY, YYYY-YYYY or YYYY-present, got {m.period!r}")
+        )
     out += _check_parties(doc, tax)
-    out += _check_sources(doc, dtype)
     if dtype is not None:
-        hints = {k: v.format(areas=", ".join(tax.area_slugs), ratings=", ".join(tax.rating_slugs),
-                             formats=", ".join(f.slug for f in tax.exchange_formats),
-                             roles=", ".join(tax.role_slugs), site=tax.site_slugs[0],
-                             timings=", ".join(t.slug for t in tax.psp_timings),
-                             components=", ".join(tax.component_slugs))
-                 for k, v in _FIELD_HINTS.items()}
+        hints = {
+            k: v.format(
+                areas=", ".join(tax.area_slugs),
+                ratings=", ".join(tax.rating_slugs),
+                formats=", ".join(f.slug for f in tax.exchange_formats),
+                roles=", ".join(tax.role_slugs),
+                site=tax.site_slugs[0],
+                timings=", ".join(t.slug for t in tax.psp_timings),
+                components=", ".join(tax.component_slugs),
+            )
+            for k, v in _FIELD_HINTS.items()
+        }
         for key in dtype.requires:
             if getattr(m, key) in (None, [], ""):
                 out.append((doc.line_of(key), f"a {m.type} needs '{key}': {hints[key]}"))
     subject_key = _SUBJECT_KEY.get(m.type)
     if subject_key:
-        allowed = {"area": tax.area_slugs, "site": tax.site_slugs,
-                   "component": tax.component_slugs}[subject_key]
+        allowed = {"area": tax.area_slugs, "site": tax.site_slugs, "component": tax.component_slugs}[
+            subject_key
+        ]
         value = getattr(m, subject_key)
         if value is not None and value not in allowed:
             unknown(subject_key.replace("area", "core area"), subject_key, value, allowed)
@@ -337,21 +356,29 @@ def _check_event_date(doc: Document) -> list[tuple[int, str]]:
     line = doc.line_of("date")
     quarter = _QUARTER.match(str(doc.meta.date))
     match = _YEAR_MONTH.match(str(doc.meta.date))
+    day: int | None
     if quarter:
         year, month, day = int(quarter.group(1)), 3 * int(quarter.group(2)) - 2, None
     elif match:
-        year, month, day = (int(g) if g else None for g in match.groups())
+        year, month = int(match.group(1)), int(match.group(2))
+        day = int(match.group(3)) if match.group(3) else None
     else:
-        return [(line, f"'date' must be YYYY-MM or YYYY-MM-DD (e.g. \"2019-11\"), or YYYY-Qn "
-                       f"when the source gives only the quarter, got {doc.meta.date!r}")]
+        return [
+            (
+                line,
+                f"'date' must be YYYY-MM or YYYY-MM-DD (e.g. \"2019-11\"), or YYYY-Qn "
+                f"when the source gives only the quarter, got {doc.meta.date!r}",
+            )
+        ]
     try:
-        first = dt.date(year, month, day or 1)  # type: ignore[arg-type]
+        first = dt.date(year, month, day or 1)
     except ValueError:
         return [(line, f"'date' {doc.meta.date!r} is not a real date")]
     today = dt.date.today()
     if first > today:
-        return [(line, f"'date' is {doc.meta.date}, in the future; record an exchange "
-                       "once it has taken place")]
+        return [
+            (line, f"'date' is {doc.meta.date}, in the future; record an exchange once it has taken place")
+        ]
     return []
 
 
@@ -360,73 +387,34 @@ def _check_parties(doc: Document, tax: Taxonomy) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     m = doc.meta
     parties = ([("host", (), m.host)] if m.host is not None else []) + [
-        ("visitors", (i,), v) for i, v in enumerate(m.visitors)]
+        ("visitors", (i,), v) for i, v in enumerate(m.visitors)
+    ]
     for key, loc, party in parties:
         line = doc.line_of(key, *loc)
         if isinstance(party, str):
             if party not in tax.site_slugs:
-                out.append((line, f"unknown site '{party}' in '{key}'; allowed: "
-                                  f"{', '.join(tax.site_slugs)}, or {{agency: ..., place: ...}} "
-                                  "for an agency outside PSP"))
+                out.append(
+                    (
+                        line,
+                        f"unknown site '{party}' in '{key}'; allowed: "
+                        f"{', '.join(tax.site_slugs)}, or {{agency: ..., place: ...}} "
+                        "for an agency outside PSP",
+                    )
+                )
         else:
             try:
                 Agency.model_validate(party)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                out.append((line, f"'{key}' entry {party!r} must be a site slug or "
-                                  f"{{agency: ..., place: ...}}: {_pydantic_message(err)}"))
+                out.append(
+                    (
+                        line,
+                        f"'{key}' entry {party!r} must be a site slug or "
+                        f"{{agency: ..., place: ...}}: {_pydantic_message(err)}",
+                    )
+                )
     if isinstance(m.host, str) and m.host in m.visitors:
         out.append((doc.line_of("visitors"), f"'{m.host}' is both the host and a visitor"))
-    return out
-
-
-def _check_sources(doc: Document, dtype: DocumentType | None) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    m = doc.meta
-    if dtype is not None and len(m.sources) < dtype.min_sources:
-        out.append((doc.line_of("sources"),
-                    f"a {m.type} needs 'sources': at least {dtype.min_sources} public "
-                    f"source{'s' if dtype.min_sources > 1 else ''} it cites (author, year, title, "
-                    "publisher or journal" + (", and a url or doi)" if dtype.linked_sources
-                                               else ")")))
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(m.sources):
-        line = doc.line_of("sources", i)
-        if isinstance(raw, str):
-            if dtype is not None and dtype.linked_sources:
-                out.append((line, "this source needs a link: write it as fields (title, authors, "
-                                  "venue, year) with 'url' or 'doi'"))
-            continue
-        try:
-            src = Source.model_validate(raw)
-        except ValidationError as exc:
-            for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"])
-                if err["type"] == "extra_forbidden":
-                    msg = (f"unknown source field '{field}'; allowed: "
-                           f"{', '.join(Source.model_fields)}")
-                elif err["type"] == "missing":
-                    msg = f"this source is missing '{field}'"
-                else:
-                    msg = f"source field '{field}': {err['msg']}"
-                out.append((doc.line_of("sources", i, field), msg))
-            continue
-        if dtype is not None and dtype.linked_sources and not (src.url or src.doi):
-            out.append((line, "this source needs a 'url' or a 'doi' so readers can open it"))
-        if src.url is not None and not _URL.match(src.url):
-            out.append((doc.line_of("sources", i, "url"),
-                        f"'url' {src.url!r} is not a web address; write it in full, "
-                        "starting with https://"))
-        if src.doi is not None and not _DOI.match(src.doi):
-            out.append((doc.line_of("sources", i, "doi"),
-                        f"'doi' {src.doi!r} is not a DOI; write it as 10.xxxx/suffix, "
-                        "without https://doi.org/"))
-        if src.url:
-            if src.url in seen:
-                out.append((doc.line_of("sources", i, "url"),
-                            f"the same url is cited twice (also source {seen[src.url] + 1}); "
-                            "cite each work once"))
-            seen.setdefault(src.url, i)
     return out
 
 
@@ -438,35 +426,53 @@ def _check_body(doc: Document, text: str, tax: Taxonomy) -> list[tuple[int, str]
         if not line.lstrip().startswith("#") or i >= doc.body_line:
             match = _PLACEHOLDER.search(_INLINE_CODE.sub("", line))
             if match:
-                out.append((i, f"template placeholder '{match.group(0)}' left in the text; "
-                               "replace it with real content before merging"))
+                out.append(
+                    (
+                        i,
+                        f"template placeholder '{match.group(0)}' left in the text; "
+                        "replace it with real content before merging",
+                    )
+                )
     for n, line in enumerate(_outside_fences(doc.body)):
         if _ACTIVE_HTML.search(_INLINE_CODE.sub("", line)):
-            out.append((doc.body_line + n, "scripts, frames, forms, styles and event handlers "
-                                           "are not allowed in content; write plain Markdown"))
+            out.append(
+                (
+                    doc.body_line + n,
+                    "scripts, frames, forms, styles and event handlers "
+                    "are not allowed in content; write plain Markdown",
+                )
+            )
     dtype = tax.doc_type(doc.type)
     if dtype is None or not dtype.sections:
         return out
     kind = dtype.name.lower()
     lines = _outside_fences(doc.body)
-    heads = [(doc.body_line + n, line[3:].strip()) for n, line in enumerate(lines)
-             if line.startswith("## ")]
+    heads = [(doc.body_line + n, line[3:].strip()) for n, line in enumerate(lines) if line.startswith("## ")]
     h1 = [doc.body_line + n for n, line in enumerate(lines) if line.startswith("# ")]
     if h1:
-        out.append((h1[0], f"a {kind} has no '# ' heading in its body; "
-                           "the page title comes from 'title' in the front matter"))
+        out.append(
+            (
+                h1[0],
+                f"a {kind} has no '# ' heading in its body; "
+                "the page title comes from 'title' in the front matter",
+            )
+        )
     required = dtype.sections
     titles = [t for _, t in heads]
     for section in required:
         if section not in titles:
-            out.append((doc.body_line, f"missing section '## {section}'; a {kind} has these "
-                                       f"sections in order: {', '.join(required)}"))
+            out.append(
+                (
+                    doc.body_line,
+                    f"missing section '## {section}'; a {kind} has these "
+                    f"sections in order: {', '.join(required)}",
+                )
+            )
     order = [t for t in titles if t in required]
     expected = [t for t in required if t in order]
     if order != expected:
-        line = next(n for (n, t) in heads if t in required
-                    and order.index(t) != expected.index(t))
-        out.append((line, f"sections out of order; a {kind}'s order is: {', '.join(required)}"))
+        at = next(n for (n, t) in heads if t in required and order.index(t) != expected.index(t))
+        out.append((at, f"sections out of order; a {kind}'s order is: {', '.join(required)}"))
     return out
 
 

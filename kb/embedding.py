@@ -7,6 +7,7 @@ by ``KB_MODEL``), loaded offline and lazily on first use, so importing kb stays 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from functools import cached_property
 from pathlib import Path
@@ -17,11 +18,14 @@ import numpy as np
 from kb.errors import KBError
 from kb.settings import DEFAULT_MODEL
 
+log = logging.getLogger(__name__)
+
 
 class Embedder(Protocol):
     """The seam between the index and a model: tests plug in a deterministic fake."""
 
     name: str
+    backend: str  # how vectors are computed ("onnx-fp32", "torch"); recorded in the manifest
 
     @property
     def dimension(self) -> int: ...
@@ -51,7 +55,22 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+def weights_fingerprint(path: Path) -> str:
+    """sha256 of the model's weights files: identifies the model whatever runs it."""
+    weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+    h = hashlib.sha256()
+    for w in weights:
+        with w.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
 class SentenceTransformerEmbedder:
+    """The reference encoder (torch); the fallback when ONNX Runtime is unavailable."""
+
+    backend = "torch"
+
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32):
         self.name = model
         self.path = resolve_model_path(model)
@@ -83,19 +102,42 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def fingerprint(self) -> str:
-        weights = sorted(self.path.glob("*.safetensors")) or sorted(self.path.glob("*.bin"))
-        h = hashlib.sha256()
-        for w in weights:
-            with w.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-        return h.hexdigest()
+        return weights_fingerprint(self.path)
 
     def embed(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def make_embedder(
+    model: str = DEFAULT_MODEL,
+    backend: str = "onnx",
+    cache_dir: Path | None = None,
+    threads: int | None = None,
+) -> Embedder:
+    """The configured encoder: ONNX Runtime over a local export of the weights ("onnx", or
+    "onnx-int8" for its quantized copy), or sentence-transformers on torch ("torch"). ONNX
+    falls back to torch, with a warning, when ONNX Runtime is missing or the export fails."""
+    if backend.startswith("onnx"):
+        from kb.onnx_encoder import OnnxEmbedder, OnnxUnavailable
+
+        try:
+            embedder = OnnxEmbedder(
+                model,
+                cache_dir=cache_dir,
+                threads=threads,
+                precision="int8" if backend == "onnx-int8" else "fp32",
+            )
+            embedder.prepare()  # export and load now: a failure falls back here, not mid-request
+            return embedder
+        except OnnxUnavailable as exc:
+            log.warning("ONNX encoder unavailable (%s); using torch", exc)
+    return SentenceTransformerEmbedder(model)

@@ -44,10 +44,8 @@ def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]
             result = searcher.search(Query(q=q["q"], k=DEPTH, method=method))
             runs[method][f"q{i}"] = [h.id for h in result.results]
         runs["builtin"][f"q{i}"] = builtin.search(q["q"], DEPTH)
-    graded = {f"q{i}": {d: int(g) for d, g in q["relevant"].items()}
-              for i, q in enumerate(queries)}
-    report: dict[str, Any] = {"queries": len(queries),
-                              "methods": _scores(graded, runs, list(graded))}
+    graded = {f"q{i}": {d: int(g) for d, g in q["relevant"].items()} for i, q in enumerate(queries)}
+    report: dict[str, Any] = {"queries": len(queries), "methods": _scores(graded, runs, list(graded))}
     report["per_query"] = [
         {"q": q["q"], **{m: runs[m][f"q{i}"][:3] for m in METHODS}} for i, q in enumerate(queries)
     ]
@@ -59,8 +57,9 @@ def evaluate(searcher: Searcher, golden: Path, site_dir: Path) -> dict[str, Any]
     return report
 
 
-def _scores(graded: dict[str, dict[str, int]], runs: dict[str, dict[str, list[str]]],
-            ids: list[str]) -> dict[str, dict[str, float]]:
+def _scores(
+    graded: dict[str, dict[str, int]], runs: dict[str, dict[str, list[str]]], ids: list[str]
+) -> dict[str, dict[str, float]]:
     """Every method's metrics over the queries ``ids``."""
     from ranx import Qrels, Run
     from ranx import evaluate as ranx_evaluate
@@ -68,8 +67,9 @@ def _scores(graded: dict[str, dict[str, int]], runs: dict[str, dict[str, list[st
     qrels = Qrels({qid: graded[qid] for qid in ids})
     out = {}
     for method, ranked in runs.items():
-        run = Run({qid: {d: 1.0 / (r + 1) for r, d in enumerate(ranked[qid])}
-                   or {"__none__": 0.0} for qid in ids})
+        run = Run(
+            {qid: {d: 1.0 / (r + 1) for r, d in enumerate(ranked[qid])} or {"__none__": 0.0} for qid in ids}
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numba's type-safety notes from inside ranx
             scores = ranx_evaluate(qrels, run, METRICS, make_comparable=True)
@@ -77,8 +77,7 @@ def _scores(graded: dict[str, dict[str, int]], runs: dict[str, dict[str, list[st
     return out
 
 
-def evaluate_no_match(searcher: Searcher, golden: Path, negatives: Path, part: str
-                      ) -> dict[str, Any]:
+def evaluate_no_match(searcher: Searcher, golden: Path, negatives: Path, part: str) -> dict[str, Any]:
     """Precision and recall of the "none" decision: the golden queries are answerable, the
     negatives (nonsense, out of scope, other languages) of the given part are not."""
     try:
@@ -87,11 +86,12 @@ def evaluate_no_match(searcher: Searcher, golden: Path, negatives: Path, part: s
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise KBError(f"{negatives}: cannot read the '{part}' negatives: {exc}") from exc
     answerable = [q["q"] for q in load_golden(golden)]
-    said_none = {q for q in answerable + unanswerable
-                 if searcher.search(Query(q=q, k=1)).match == "none"}
+    said_none = {q for q in answerable + unanswerable if searcher.search(Query(q=q, k=1)).match == "none"}
     true_none = said_none & set(unanswerable)
     return {
-        "part": part, "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "part": part,
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
         "precision": round(len(true_none) / len(said_none), 4) if said_none else 1.0,
         "recall": round(len(true_none) / len(unanswerable), 4) if unanswerable else 1.0,
         "wrongly_none": sorted(said_none - set(unanswerable)),
@@ -105,8 +105,10 @@ def negatives_part(golden: Path) -> str:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    lines = [f"golden set: {report['queries']} queries",
-             f"{'method':<10}" + "".join(f"{m:>11}" for m in METRICS)]
+    lines = [
+        f"golden set: {report['queries']} queries",
+        f"{'method':<10}" + "".join(f"{m:>11}" for m in METRICS),
+    ]
     for method, scores in report["methods"].items():
         lines.append(f"{method:<10}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
     for tag, sub in report.get("subsets", {}).items():
@@ -115,9 +117,11 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(f"{method:<10}" + "".join(f"{scores[m]:>11.3f}" for m in METRICS))
     nm = report.get("no_match")
     if nm:
-        lines.append(f"no match ({nm['part']} negatives: {nm['unanswerable']} unanswerable, "
-                     f"{nm['answerable']} answerable): precision {nm['precision']:.3f}, "
-                     f"recall {nm['recall']:.3f}")
+        lines.append(
+            f"no match ({nm['part']} negatives: {nm['unanswerable']} unanswerable, "
+            f"{nm['answerable']} answerable): precision {nm['precision']:.3f}, "
+            f"recall {nm['recall']:.3f}"
+        )
         if nm["wrongly_none"]:
             lines.append("  answerable but said none: " + "; ".join(nm["wrongly_none"]))
         if nm["missed"]:
@@ -141,15 +145,26 @@ class BuiltinSearch:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise KBError(f"{path}: the built site's search index is missing; run 'kb site'"
-                          ) from exc
+            raise KBError(f"{path}: the built site's search index is missing; run 'kb site'") from exc
         self._known = known_ids
-        docs = [{"location": d["location"], "title": _plain(d.get("title", "")),
-                 "text": _plain(d.get("text", "")), "tags": " ".join(d.get("tags") or [])}
-                for d in data["docs"]]
-        self._index = lunr(ref="location", fields=[
-            {"field_name": "title", "boost": 1000}, {"field_name": "text"},
-            {"field_name": "tags", "boost": 1000000}], documents=docs)
+        docs = [
+            {
+                "location": d["location"],
+                "title": _plain(d.get("title", "")),
+                "text": _plain(d.get("text", "")),
+                "tags": " ".join(d.get("tags") or []),
+            }
+            for d in data["docs"]
+        ]
+        self._index = lunr(
+            ref="location",
+            fields=[
+                {"field_name": "title", "boost": 1000},
+                {"field_name": "text"},
+                {"field_name": "tags", "boost": 1000000},
+            ],
+            documents=docs,
+        )
 
     def search(self, q: str, k: int) -> list[str]:
         terms = [t for t in re.split(r"[\s\-]+", q.lower()) if re.fullmatch(r"\w+", t)]
@@ -175,5 +190,3 @@ class BuiltinSearch:
 
 def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", text))
-
-

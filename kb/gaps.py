@@ -70,7 +70,8 @@ class QueryLog:
                 "INSERT INTO gaps (query, day, match, areas, count) VALUES (?, ?, ?, ?, 1) "
                 "ON CONFLICT (query, day, match) DO UPDATE SET count = count + 1, "
                 "areas = excluded.areas",
-                (query, day, match, json.dumps(sorted(areas))))
+                (query, day, match, json.dumps(sorted(areas))),
+            )
         con.close()
 
     def prune(self, today: dt.date | None = None) -> int:
@@ -91,11 +92,13 @@ class QueryLog:
                 "SELECT query, SUM(count), MIN(match), MAX(day), "
                 "(SELECT areas FROM gaps g2 WHERE g2.query = g.query ORDER BY day DESC LIMIT 1) "
                 "FROM gaps g GROUP BY query ORDER BY SUM(count) DESC, query LIMIT ?",
-                (limit,)).fetchall()
+                (limit,),
+            ).fetchall()
         con.close()
         # MIN over "none" < "weak": a query that ever found nothing is shown as "none".
-        return [Gap(query=q, count=int(n), match=m, areas=json.loads(a), last_day=d)
-                for q, n, m, d, a in rows]
+        return [
+            Gap(query=q, count=int(n), match=m, areas=json.loads(a), last_day=d) for q, n, m, d, a in rows
+        ]
 
 
 def query_log_path(index_dir: Path) -> Path:

@@ -6,7 +6,7 @@ On disk::
       CURRENT                 name of the live version (replaced atomically)
       versions/<version>/
         manifest.json         schema, model and weights hash, template, counts, hashes, file sums
-        vectors.faiss         exact inner-product index (IndexIDMap2 over IndexFlatIP)
+        vectors.faiss         exact inner-product index (IndexFlatIP; FAISS id = chunk row)
         chunks.jsonl          one chunk per line, in the order of the vectors
         bm25/                 bm25s index over the same chunks (JSON + NumPy, no pickle)
 
@@ -30,19 +30,48 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
 from kb.chunking import CHUNKER_VERSION, TEXT_TEMPLATE, Chunk, chunk_document
 from kb.documents import Document
 from kb.embedding import Embedder
 from kb.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from kb.facets import Facet, schema_signature
 from kb.lexical import LexicalIndex
 from kb.rendering import render_page
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CURRENT = "CURRENT"
 _FILES = ("vectors.faiss", "chunks.jsonl")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    weights_sha256: str
+    # How the vectors were computed ("onnx-fp32", "torch"): an index embedded one way is not
+    # silently queried another.
+    backend: str
+    dimension: int
+    normalized: bool = True
+
+
+class Manifest(BaseModel):
+    """manifest.json: what a version folder holds and how it was made (build writes it, open
+    and the staleness check read it)."""
+
+    schema_version: int
+    version: str
+    created_at: str
+    model: ModelInfo
+    text_template: str
+    chunk_count: int
+    document_count: int
+    chunker: int
+    facets: list[str]  # the filter schema the chunks carry (kb.facets.schema_signature)
+    documents: dict[str, str]
+    files: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -61,23 +90,37 @@ class IndexData:
 
     path: Path
     version: str
-    manifest: dict
+    manifest: Manifest
     chunks: list[Chunk]
     vectors: np.ndarray  # (n, dim) float32, normalized, row i is chunks[i]
     faiss_index: faiss.Index
     lexical: LexicalIndex
 
 
-def chunk_documents(docs: list[Document], mkdocs_config: Path | None,
-                    reuse: dict[str, list[Chunk]] | None = None) -> list[Chunk]:
+def chunk_documents(
+    docs: list[Document],
+    mkdocs_config: Path | None,
+    facets: tuple[Facet, ...] = (),
+    reuse: dict[str, list[Chunk]] | None = None,
+) -> list[Chunk]:
     """Chunks of every document; ``reuse`` holds the chunks of documents known unchanged."""
     chunks: list[Chunk] = []
     for doc in docs:
         if reuse and doc.id in reuse:
             chunks += reuse[doc.id]
         else:
-            chunks += chunk_document(doc, render_page(doc.body, mkdocs_config).sections)
+            chunks += chunk_document(doc, render_page(doc.body, mkdocs_config).sections, facets)
     return chunks
+
+
+def new_faiss_index(dimension: int) -> faiss.Index:
+    """Exact inner product (cosine on normalized vectors); a vector's id is its chunk row."""
+    return faiss.IndexFlatIP(dimension)
+
+
+def text_key(chunk: Chunk) -> str:
+    """What a vector depends on: the embedded text alone (metadata edits re-embed nothing)."""
+    return hashlib.sha256(chunk.embed_text.encode()).hexdigest()[:24]
 
 
 def document_hashes(docs_dir: Path) -> dict[str, str]:
@@ -98,24 +141,52 @@ def current_version(index_dir: Path) -> str | None:
         return None
 
 
-def index_is_current(index_dir: Path, docs_dir: Path, embedder: Embedder) -> bool:
-    """True when the live index was built from these exact files with this model."""
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of the version folder ``path``; IndexCorrupt when missing or malformed."""
+    try:
+        return Manifest.model_validate_json((path / "manifest.json").read_bytes())
+    except FileNotFoundError as exc:
+        raise IndexCorrupt(
+            f"index version {path.name} at {path} has no manifest.json; rebuild it with 'kb index'"
+        ) from exc
+    except (OSError, ValidationError) as exc:
+        raise IndexCorrupt(
+            f"{path / 'manifest.json'} is not a valid manifest; rebuild with 'kb index'"
+        ) from exc
+
+
+def index_is_current(
+    index_dir: Path, docs_dir: Path, embedder: Embedder, facets: tuple[Facet, ...] = ()
+) -> bool:
+    """True when the live index was built from these exact files with this model, backend and
+    filter schema."""
     version = current_version(index_dir)
     if version is None:
         return False
     try:
-        manifest = json.loads((index_dir / "versions" / version / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = read_manifest(index_dir / "versions" / version)
+    except IndexCorrupt:
         return False
-    return (manifest.get("schema_version") == SCHEMA_VERSION
-            and manifest.get("chunker") == CHUNKER_VERSION
-            and manifest.get("model", {}).get("name") == embedder.name
-            and manifest.get("documents") == document_hashes(docs_dir))
+    return (
+        manifest.schema_version == SCHEMA_VERSION
+        and manifest.chunker == CHUNKER_VERSION
+        and manifest.model.name == embedder.name
+        and manifest.model.backend == embedder.backend
+        and manifest.facets == schema_signature(facets)
+        and manifest.documents == document_hashes(docs_dir)
+    )
 
 
-def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embedder, *,
-                mkdocs_config: Path | None = Path("mkdocs.yml"),
-                progress: bool = False) -> BuildReport:
+def build_index(
+    docs: list[Document],
+    docs_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    mkdocs_config: Path | None = Path("mkdocs.yml"),
+    facets: tuple[Facet, ...] = (),
+    progress: bool = False,
+) -> BuildReport:
     """Build a new index version from ``docs`` and make it live; reuse unchanged vectors.
 
     Builds into one index folder take turns (a lock file), so `kb index` run while `kb serve`
@@ -123,52 +194,66 @@ def build_index(docs: list[Document], docs_dir: Path, index_dir: Path, embedder:
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _build(docs, docs_dir, index_dir, embedder, mkdocs_config, progress)
+        return _build(docs, docs_dir, index_dir, embedder, mkdocs_config, facets, progress)
 
 
-def _build(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embedder,
-           mkdocs_config: Path | None, progress: bool) -> BuildReport:
+def _build(
+    docs: list[Document],
+    docs_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    mkdocs_config: Path | None,
+    facets: tuple[Facet, ...],
+    progress: bool,
+) -> BuildReport:
     started = time.perf_counter()
     hashes = document_hashes(docs_dir)
-    previous, unchanged = _previous(index_dir, embedder, hashes)
-    chunks = chunk_documents(docs, mkdocs_config, reuse=unchanged)
-    todo = [c for c in chunks if c.hash not in previous]
+    previous, unchanged = _previous(index_dir, embedder, hashes, facets)
+    chunks = chunk_documents(docs, mkdocs_config, facets, reuse=unchanged)
+    todo = list({text_key(c): c for c in chunks if text_key(c) not in previous}.values())
     if todo:
         fresh = embedder.embed([c.embed_text for c in todo], progress=progress and len(todo) >= 100)
-        previous.update(zip((c.hash for c in todo), fresh, strict=True))
+        previous.update(zip((text_key(c) for c in todo), fresh, strict=True))
     dim = embedder.dimension
-    vectors = (np.stack([previous[c.hash] for c in chunks]).astype(np.float32)
-               if chunks else np.zeros((0, dim), np.float32))
+    vectors = (
+        np.stack([previous[text_key(c)] for c in chunks]).astype(np.float32)
+        if chunks
+        else np.zeros((0, dim), np.float32)
+    )
 
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     versions = index_dir / "versions"
     tmp = versions / f".{version}.partial"
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        ids = np.array([_stable_id(c.key) for c in chunks], dtype=np.int64)
-        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        flat = new_faiss_index(dim)
         if len(chunks):
-            flat.add_with_ids(vectors, ids)
+            flat.add(vectors)
         faiss.write_index(flat, str(tmp / "vectors.faiss"))
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
             for c in chunks:
                 f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
         LexicalIndex.build([c.embed_text for c in chunks] or [""]).save(tmp / "bm25")
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "version": version,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "model": {"name": embedder.name, "weights_sha256": embedder.fingerprint,
-                      "dimension": dim, "normalized": True},
-            "text_template": TEXT_TEMPLATE,
-            "chunk_count": len(chunks),
-            "document_count": len(docs),
-            "chunker": CHUNKER_VERSION,
-            "documents": hashes,
-            "files": {name: _file_sha256(tmp / name) for name in _FILES},
-        }
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION,
+            version=version,
+            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            model=ModelInfo(
+                name=embedder.name,
+                weights_sha256=embedder.fingerprint,
+                backend=embedder.backend,
+                dimension=dim,
+            ),
+            text_template=TEXT_TEMPLATE,
+            chunk_count=len(chunks),
+            document_count=len(docs),
+            chunker=CHUNKER_VERSION,
+            facets=schema_signature(facets),
+            documents=hashes,
+            files={name: _file_sha256(tmp / name) for name in _FILES},
+        )
         # The manifest is written last: a folder without one is never opened.
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2))
         _fsync_tree(tmp)
         final = versions / version
         tmp.rename(final)
@@ -177,79 +262,96 @@ def _build(docs: list[Document], docs_dir: Path, index_dir: Path, embedder: Embe
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(versions, keep={version, *_recent(versions, 2)})
-    return BuildReport(version=version, documents=len(docs), chunks=len(chunks),
-                       embedded=len(todo), reused=len(chunks) - len(todo),
-                       seconds=time.perf_counter() - started)
+    return BuildReport(
+        version=version,
+        documents=len(docs),
+        chunks=len(chunks),
+        embedded=len(todo),
+        reused=len(chunks) - len(todo),
+        seconds=time.perf_counter() - started,
+    )
 
 
-def open_index(index_dir: Path, embedder: Embedder | None = None,
-               version: str | None = None) -> IndexData:
+def open_index(index_dir: Path, embedder: Embedder | None = None, version: str | None = None) -> IndexData:
     """Open the live (or named) version and verify it; refuse another model's index."""
     version = version or current_version(index_dir)
     if version is None:
         raise IndexNotFound(f"no index at {index_dir}; build one with 'kb index'")
     path = index_dir / "versions" / version
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except FileNotFoundError as exc:
-        raise IndexCorrupt(f"index version {version} at {path} has no manifest.json; "
-                           "rebuild it with 'kb index'") from exc
-    except ValueError as exc:
-        raise IndexCorrupt(f"{path / 'manifest.json'} is not valid JSON; rebuild with 'kb index'"
-                           ) from exc
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise IndexMismatch(f"index at {path} has schema version {manifest.get('schema_version')}, "
-                            f"this kb reads version {SCHEMA_VERSION}; rebuild with 'kb index'")
+        schema = json.loads((path / "manifest.json").read_bytes()).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        schema = SCHEMA_VERSION  # read_manifest below says what is wrong
+    if schema != SCHEMA_VERSION:
+        raise IndexMismatch(
+            f"index at {path} has schema version {schema}, "
+            f"this kb reads version {SCHEMA_VERSION}; rebuild with 'kb index'"
+        )
+    manifest = read_manifest(path)
     if embedder is not None:
-        model = manifest.get("model", {})
-        if model.get("name") != embedder.name or model.get("weights_sha256") != embedder.fingerprint:
+        model = manifest.model
+        if (model.name, model.weights_sha256, model.backend) != (
+            embedder.name,
+            embedder.fingerprint,
+            embedder.backend,
+        ):
             raise IndexMismatch(
-                f"index at {path} was built with model {model.get('name')!r} "
-                f"(weights {str(model.get('weights_sha256'))[:12]}), but the configured model is "
-                f"{embedder.name!r} (weights {embedder.fingerprint[:12]}); rebuild with 'kb index'")
-    for name, expected in manifest.get("files", {}).items():
+                f"index at {path} was embedded with model {model.name!r} "
+                f"(weights {model.weights_sha256[:12]}, {model.backend}), but the configured "
+                f"model is {embedder.name!r} (weights {embedder.fingerprint[:12]}, "
+                f"{embedder.backend}); rebuild with 'kb index'"
+            )
+    for name, expected in manifest.files.items():
         if not (path / name).is_file() or _file_sha256(path / name) != expected:
-            raise IndexCorrupt(f"index file {path / name} is missing or does not match its "
-                               "checksum in manifest.json; rebuild with 'kb index'")
+            raise IndexCorrupt(
+                f"index file {path / name} is missing or does not match its "
+                "checksum in manifest.json; rebuild with 'kb index'"
+            )
     try:
-        chunks = [Chunk(**json.loads(line))
-                  for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        chunks = [
+            Chunk(**json.loads(line))
+            for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         faiss_index = faiss.read_index(str(path / "vectors.faiss"))
         lexical = LexicalIndex.load(path / "bm25")
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
-        raise IndexCorrupt(f"index at {path} cannot be read ({exc}); rebuild with 'kb index'"
-                           ) from exc
-    if len(chunks) != manifest["chunk_count"] or faiss_index.ntotal != len(chunks):
-        raise IndexCorrupt(f"index at {path} is partial: {len(chunks)} chunks, "
-                           f"{faiss_index.ntotal} vectors, manifest says {manifest['chunk_count']}")
-    flat = faiss.downcast_index(faiss_index.index)
+        raise IndexCorrupt(f"index at {path} cannot be read ({exc}); rebuild with 'kb index'") from exc
+    if len(chunks) != manifest.chunk_count or faiss_index.ntotal != len(chunks):
+        raise IndexCorrupt(
+            f"index at {path} is partial: {len(chunks)} chunks, "
+            f"{faiss_index.ntotal} vectors, manifest says {manifest.chunk_count}"
+        )
+    flat = faiss.downcast_index(faiss_index)
     vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
-    return IndexData(path=path, version=version, manifest=manifest, chunks=chunks,
-                     vectors=np.array(vectors, dtype=np.float32), faiss_index=faiss_index,
-                     lexical=lexical)
+    return IndexData(
+        path=path,
+        version=version,
+        manifest=manifest,
+        chunks=chunks,
+        vectors=np.array(vectors, dtype=np.float32),
+        faiss_index=faiss_index,
+        lexical=lexical,
+    )
 
 
-def _previous(index_dir: Path, embedder: Embedder, hashes: dict[str, str]
-              ) -> tuple[dict[str, np.ndarray], dict[str, list[Chunk]]]:
-    """From the live version, when built with the same weights: its vectors by chunk hash, and
-    the chunks of documents whose file is unchanged (so they need not be rendered again)."""
+def _previous(
+    index_dir: Path, embedder: Embedder, hashes: dict[str, str], facets: tuple[Facet, ...]
+) -> tuple[dict[str, np.ndarray], dict[str, list[Chunk]]]:
+    """From the live version, when built with the same weights: its vectors by text, and the
+    chunks of documents whose file is unchanged (so they need not be rendered again)."""
     try:
         data = open_index(index_dir, embedder)
     except (IndexNotFound, IndexMismatch, IndexCorrupt):
         return {}, {}
-    vectors = {c.hash: data.vectors[i] for i, c in enumerate(data.chunks)}
-    if data.manifest.get("chunker") != CHUNKER_VERSION:
+    vectors = {text_key(c): data.vectors[i] for i, c in enumerate(data.chunks)}
+    if data.manifest.chunker != CHUNKER_VERSION or data.manifest.facets != schema_signature(facets):
         return vectors, {}
-    old = data.manifest.get("documents", {})
+    old = data.manifest.documents
     unchanged: dict[str, list[Chunk]] = {}
     for c in data.chunks:
         if old.get(c.doc_id) == hashes.get(c.doc_id):
             unchanged.setdefault(c.doc_id, []).append(c)
     return vectors, unchanged
-
-
-def _stable_id(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def _file_sha256(path: Path) -> str:

@@ -50,11 +50,33 @@ class LexicalIndex:
     def load(cls, folder: Path) -> LexicalIndex:
         return cls(bm25s.BM25.load(str(folder), allow_pickle=False))
 
+    def covering(self, query: str) -> np.ndarray:
+        """Rows of the chunks that hold every distinct term of ``query`` (at least two terms;
+        an empty array otherwise): read off the index's postings, no scoring."""
+        terms = list(dict.fromkeys(self._terms(query)))
+        if len(terms) < 2:
+            return np.zeros(0, dtype=np.int64)
+        postings = self._bm25.scores
+        rows: np.ndarray | None = None
+        for term in terms:
+            i = self._bm25.vocab_dict.get(term)
+            if i is None:
+                return np.zeros(0, dtype=np.int64)
+            found = postings["indices"][postings["indptr"][i] : postings["indptr"][i + 1]]
+            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+        return np.asarray(rows, dtype=np.int64)
+
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def _terms(query: str) -> list[str]:
+        # A query is read twice (scores and covering) and often again (paging, repeats).
+        return bm25s.tokenize(
+            [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        )[0]
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros where no query term occurs)."""
-        terms = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), return_ids=False,
-                               show_progress=False)[0]
-        known = [t for t in terms if t in self._bm25.vocab_dict]
+        known = [t for t in self._terms(query) if t in self._bm25.vocab_dict]
         n = int(self._bm25.scores["num_docs"])
         if not known:
             return np.zeros(n, dtype=np.float32)

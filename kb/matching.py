@@ -21,8 +21,7 @@ Match = Literal["good", "weak", "none"]
 CALIBRATION = Path(__file__).with_name("calibration.yml")
 # Languages people in U.S. cities are likely to type in; a short query is classified among
 # these only, which keeps the detector from inventing exotic labels for English fragments.
-_LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "vi", "zh", "ar", "ru", "ko", "ja", "ht",
-              "tl", "pl"]
+_LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "vi", "zh", "ar", "ru", "ko", "ja", "ht", "tl", "pl"]
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,16 @@ def load_thresholds(model_fingerprint: str, path: Path = CALIBRATION) -> Thresho
     return Thresholds(**dense, **data["language"])
 
 
-def judge(best_dense: float, shares_a_word: bool, foreign: bool, thresholds: Thresholds) -> Match:
-    if foreign or best_dense < thresholds.none_below:
+def judge(
+    best_dense: float, shares_a_word: bool, foreign: bool, thresholds: Thresholds, covered: bool = False
+) -> Match:
+    """good / weak / none. ``covered``: one section holds every content word of the query
+    (two or more), which no unanswerable query of the golden negatives does; such a query is
+    at least a weak match, however its meaning scores ("clergy walking the streets at night")."""
+    if foreign:
         return "none"
+    if best_dense < thresholds.none_below:
+        return "weak" if covered else "none"
     if thresholds.needs_shared_word and not shares_a_word:
         return "none"
     if best_dense < thresholds.weak_below:
@@ -74,7 +80,7 @@ def is_foreign(q: str, unknown_share: float, thresholds: Thresholds) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _identifier():  # type: ignore[no-untyped-def]
+def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

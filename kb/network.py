@@ -42,7 +42,7 @@ def exchange_network(docs: list[Document], taxonomy: Taxonomy) -> dict[str, Any]
             if isinstance(party, str):
                 labels[_key(party)] = sites[party].city if party in sites else party
             else:  # an agency outside PSP, shown by its city where the source gives one
-                labels[_key(party)] = (party.get("place") or party["agency"]).split(",")[0]
+                labels[_key(party)] = (party.get("place") or party["agency"]).split(",")[0]  # type: ignore[union-attr,index]
         for visitor in doc.meta.visitors:
             edge = (_key(visitor), host)
             edges[edge].append(doc.title)
@@ -61,8 +61,8 @@ def exchange_network(docs: list[Document], taxonomy: Taxonomy) -> dict[str, Any]
         'aria-labelledby="kb-network-title kb-network-desc" xmlns="http://www.w3.org/2000/svg">',
         '<title id="kb-network-title">Peer exchanges: who visited whom</title>',
         f'<desc id="kb-network-desc">{len(exchanges)} peer exchanges among {len(order)} '
-        'sites and agencies. Arrows run from the visitors to the host. The table below the '
-        'picture lists the same exchanges as text.</desc>',
+        "sites and agencies. Arrows run from the visitors to the host. The table below the "
+        "picture lists the same exchanges as text.</desc>",
         '<defs><marker id="kb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'class="kb-network-arrow"/></marker></defs>',
@@ -75,23 +75,32 @@ def exchange_network(docs: list[Document], taxonomy: Taxonomy) -> dict[str, Any]
         length = math.hypot(x2 - x1, y2 - y1) or 1.0
         x2, y2 = x2 - (x2 - x1) * r / length, y2 - (y2 - y1) * r / length
         width = 1.5 + 1.2 * (len(titles) - 1)
-        svg.append(f'<line class="kb-network-edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
-                   f'y2="{y2:.1f}" stroke-width="{width:.1f}" marker-end="url(#kb-arrow)">'
-                   f'<title>{escape("; ".join(titles))}</title></line>')
+        svg.append(
+            f'<line class="kb-network-edge" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
+            f'y2="{y2:.1f}" stroke-width="{width:.1f}" marker-end="url(#kb-arrow)">'
+            f"<title>{escape('; '.join(titles))}</title></line>"
+        )
     out_labels = []
     for key in order:
         x, y, angle = pos[key]
         agency = key.startswith("agency:")
-        svg.append(f'<circle class="kb-network-node{" kb-network-node--agency" if agency else ""}" '
-                   f'cx="{x:.1f}" cy="{y:.1f}" r="{_node_radius(degree[key]):.1f}"/>')
+        svg.append(
+            f'<circle class="kb-network-node{" kb-network-node--agency" if agency else ""}" '
+            f'cx="{x:.1f}" cy="{y:.1f}" r="{_node_radius(degree[key]):.1f}"/>'
+        )
         r = _node_radius(degree[key]) + 6
         lx, ly = x + r * math.cos(angle), y + r * math.sin(angle)
         side = "right" if math.cos(angle) > 0.15 else "left" if math.cos(angle) < -0.15 else "middle"
-        out_labels.append({
-            "label": labels[key], "site": None if agency else key,
-            "left": round(100 * lx / _SIZE, 2), "top": round(100 * ly / _SIZE, 2), "side": side,
-            "agency": agency,
-        })
+        out_labels.append(
+            {
+                "label": labels[key],
+                "site": None if agency else key,
+                "left": round(100 * lx / _SIZE, 2),
+                "top": round(100 * ly / _SIZE, 2),
+                "side": side,
+                "agency": agency,
+            }
+        )
     svg.append("</svg>")
     return {"svg": "\n".join(svg), "labels": out_labels}
 

@@ -22,8 +22,29 @@ import yaml
 _MKDOCS_BUILTINS = ["toc", "tables", "fenced_code"]
 _HEADING = re.compile(r"h([1-6])")
 _BLOCK_TAGS = {
-    "p", "li", "ul", "ol", "div", "pre", "table", "tr", "td", "th", "blockquote", "dt", "dd",
-    "details", "summary", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+    "p",
+    "li",
+    "ul",
+    "ol",
+    "div",
+    "pre",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "dt",
+    "dd",
+    "details",
+    "summary",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
 }
 
 
@@ -45,10 +66,21 @@ class RenderedPage:
 
 
 class _TolerantLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml without executing its ``!ENV`` or ``!!python/name`` tags."""
+    """Reads mkdocs.yml without executing its ``!ENV`` or ``!!python/name`` tags (they read as
+    None); ``!relative $config_dir/x`` is a path under the config's folder, as MkDocs reads it."""
+
+    config_dir = Path(".")
+
+
+def _relative(loader: _TolerantLoader, node: yaml.Node) -> str | None:
+    value = loader.construct_scalar(node)
+    if isinstance(value, str) and value.startswith("$config_dir"):
+        return str(loader.config_dir / value.removeprefix("$config_dir").lstrip("/"))
+    return None
 
 
 _TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+_TolerantLoader.add_constructor("!relative", _relative)
 
 
 @lru_cache(maxsize=8)
@@ -57,12 +89,14 @@ def markdown_settings(mkdocs_config: Path | None) -> tuple[list[str], dict[str, 
     names = list(_MKDOCS_BUILTINS)
     configs: dict[str, dict[str, Any]] = {}
     if mkdocs_config is not None and mkdocs_config.is_file():
-        raw = yaml.load(mkdocs_config.read_text(encoding="utf-8"), Loader=_TolerantLoader) or {}
+        loader = type("_Loader", (_TolerantLoader,), {"config_dir": mkdocs_config.parent})
+        raw = yaml.load(mkdocs_config.read_text(encoding="utf-8"), Loader=loader) or {}
         for item in raw.get("markdown_extensions") or []:
             name, cfg = (item, {}) if isinstance(item, str) else next(iter(item.items()))
             if name not in names:
                 names.append(name)
-            configs[name] = dict(cfg or {})
+            # A setting whose tag kb cannot evaluate is left to the extension's default.
+            configs[name] = {k: v for k, v in (cfg or {}).items() if v is not None}
     return names, configs
 
 

@@ -19,8 +19,9 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
 
 
-def new_document(docs_dir: Path, kind: str, title: str, areas: list[str], taxonomy: Taxonomy,
-                 today: dt.date | None = None) -> Path:
+def new_document(
+    docs_dir: Path, kind: str, title: str, areas: list[str], taxonomy: Taxonomy, today: dt.date | None = None
+) -> Path:
     """Write ``docs/<folder>/<slug>.md`` from the kind's template; refuse to overwrite."""
     dtype = taxonomy.kinds.get(kind)
     if dtype is None or dtype.folder is None:
@@ -39,10 +40,14 @@ def new_document(docs_dir: Path, kind: str, title: str, areas: list[str], taxono
     path = docs_dir / dtype.folder / f"{slug}.md"
     if path.exists():
         raise KBError(f"{path} already exists; edit it, or choose another title")
-    text = (TEMPLATES / f"{kind}.md").read_text(encoding="utf-8").format(
-        title=json.dumps(title, ensure_ascii=False),  # a JSON string is a valid YAML scalar
-        core_areas="\n".join(f"  - {a}" for a in areas),
-        today=(today or dt.date.today()).isoformat(),
+    text = (
+        (TEMPLATES / f"{kind}.md")
+        .read_text(encoding="utf-8")
+        .format(
+            title=json.dumps(title, ensure_ascii=False),  # a JSON string is a valid YAML scalar
+            core_areas="\n".join(f"  - {a}" for a in areas),
+            today=(today or dt.date.today()).isoformat(),
+        )
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as f:  # "x": never clobber a file written meanwhile

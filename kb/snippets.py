@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
+from functools import lru_cache
 
 from kb.lexical import stem, stem_terms
 
@@ -11,6 +13,17 @@ _TOKEN = re.compile(r"(?u)\w+|\W+")
 SNIPPET_WORDS = 32
 _SLACK = 10  # words a snippet may move to start or end on a sentence boundary
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s")
+
+
+@lru_cache(maxsize=8192)
+def _read(text: str) -> tuple[list[str], list[int], list[str], list[int]]:
+    """A section's tokens, the positions of its words, their stems and the words that start a
+    sentence: the same for every query, so worked out once per section."""
+    tokens = _TOKEN.findall(" ".join(text.split()))
+    word_pos = [i for i, t in enumerate(tokens) if t[:1].isalnum() or t[:1] == "_"]
+    stems = [stem(tokens[i]) for i in word_pos]
+    starts = [n for n in range(1, len(word_pos)) if _SENTENCE_END.search(tokens[word_pos[n] - 1])]
+    return tokens, word_pos, stems, starts
 
 
 def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
@@ -21,19 +34,17 @@ def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
     the start of the section.
     """
     terms = stem_terms(query)
-    tokens = _TOKEN.findall(" ".join(text.split()))
-    word_pos = [i for i, t in enumerate(tokens) if t[:1].isalnum() or t[:1] == "_"]
-    hits = [n for n, i in enumerate(word_pos) if stem(tokens[i]) in terms]
+    tokens, word_pos, stems, starts = _read(text)
+    hits = [n for n, s in enumerate(stems) if s in terms]
     start = 0
     if hits:
-        # the window start (in words) that covers the most hits
-        best = max(hits, key=lambda h: sum(1 for x in hits if h <= x < h + words))
+        # the window start (in words) that covers the most hits (hits are sorted: bisect)
+        best = max(hits, key=lambda h: bisect_left(hits, h + words) - bisect_left(hits, h))
         start = max(0, best - 4)
     if not word_pos:
         return ""
     end = min(len(word_pos), start + words)
     # Cut at sentence boundaries where one is near, so a snippet reads as whole sentences.
-    starts = [n for n in range(1, len(word_pos)) if _SENTENCE_END.search(tokens[word_pos[n] - 1])]
     back = [b for b in starts if start - _SLACK <= b <= start]
     if start > 0 and back:
         start = back[-1]

@@ -47,12 +47,10 @@ class Speller:
         def fix(match: re.Match[str]) -> str:
             nonlocal changed
             word = match.group(0)
-            if (len(word) < _MIN_LENGTH or self.knows(word)
-                    or (word.isupper() and len(word) > 1)):
+            if len(word) < _MIN_LENGTH or self.knows(word) or (word.isupper() and len(word) > 1):
                 return word
             distance = 1 if len(word) <= 5 else 2
-            found = self._symspell.lookup(word.lower(), Verbosity.TOP,
-                                          max_edit_distance=distance)
+            found = self._symspell.lookup(word.lower(), Verbosity.TOP, max_edit_distance=distance)
             if not found:
                 return word
             changed = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -41,6 +42,18 @@ class DocumentType(Term):
     linked_sources: bool = False
     # Required `##` sections, in order; other sections may stand between them.
     sections: list[str] = []
+
+
+class StartHere(BaseModel):
+    """The rule behind a role's picks on the home page (rendered by the site's templates)."""
+
+    label: str = ""
+    areas: list[str]
+    topics: list[str] = []
+
+
+class Role(Term):
+    start_here: StartHere | None = None
 
 
 class Rating(Term):
@@ -81,6 +94,17 @@ class Site(BaseModel):
         return f"{self.city}, {self.state}"
 
 
+class Filter(BaseModel):
+    """One search filter as the taxonomy declares it (see ``filters`` in taxonomy.yml)."""
+
+    param: str
+    field: str
+    vocabulary: str
+    label: str
+    facet: bool = False
+    control: Literal["chips", "select", "none"] = "none"
+
+
 class Taxonomy(BaseModel):
     core_areas: list[Term]
     document_types: list[DocumentType]
@@ -88,11 +112,12 @@ class Taxonomy(BaseModel):
     evidence_intent: EvidenceIntent
     team_approaches: list[Term]
     components: list[Component]
-    roles: list[Term]
+    roles: list[Role]
     exchange_formats: list[Term]
     psp_timings: list[Term]
     site_sources: list[SiteSource]
     sites: list[Site]
+    filters: list[Filter] = []
 
     model_config = {"frozen": True}
 
@@ -125,6 +150,13 @@ class Taxonomy(BaseModel):
         """`kb new` kind -> its document type."""
         return {t.kind: t for t in self.document_types if t.kind}
 
+    def vocabulary(self, name: str) -> list[Term] | list[Site]:
+        """The taxonomy list called ``name`` (each entry has a slug and a name)."""
+        value = getattr(self, name, None)
+        if name not in type(self).model_fields or not isinstance(value, list):
+            raise AttributeError(name)
+        return value
+
     def area(self, slug: str) -> Term:
         return next(a for a in self.core_areas if a.slug == slug)
 
@@ -144,6 +176,25 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         taxonomy = Taxonomy.model_validate(data)
     except ValidationError as exc:
         raise TaxonomyError(f"{path}: malformed taxonomy: {exc}") from exc
+    for f in taxonomy.filters:
+        try:
+            taxonomy.vocabulary(f.vocabulary)
+        except AttributeError:
+            raise TaxonomyError(
+                f"{path}: filter {f.param!r} names vocabulary {f.vocabulary!r}, "
+                "which is not a list in the taxonomy"
+            ) from None
+    if len({f.param for f in taxonomy.filters}) != len(taxonomy.filters):
+        raise TaxonomyError(f"{path}: two filters share a param; each needs its own")
+    for role in taxonomy.roles:
+        unknown = [
+            a for a in (role.start_here.areas if role.start_here else []) if a not in taxonomy.area_slugs
+        ]
+        if unknown:
+            raise TaxonomyError(
+                f"{path}: role {role.slug} starts from unknown core area(s) "
+                f"{', '.join(unknown)}; allowed: {', '.join(taxonomy.area_slugs)}"
+            )
     approaches = {a.slug for a in taxonomy.team_approaches}
     sources = {s.slug for s in taxonomy.site_sources}
     for site in taxonomy.sites:

@@ -72,14 +72,15 @@ def main() -> int:
     none_below = round(float(chosen.mean()), 3)
     weak_below = round(max(float(np.percentile([s for s, _ in pos], 5)), none_below), 3)
     p, r = _pr(none_below, pos, neg)
-    print(f"train: {len(pos)} answerable, {len(neg)} unanswerable; none_below {none_below} "
-          f"(F1 {best:.3f} on [{chosen.min()}, {chosen.max()}]), precision {p:.3f}, "
-          f"recall {r:.3f}; weak_below {weak_below}")
+    print(
+        f"train: {len(pos)} answerable, {len(neg)} unanswerable; none_below {none_below} "
+        f"(F1 {best:.3f} on [{chosen.min()}, {chosen.max()}]), precision {p:.3f}, "
+        f"recall {r:.3f}; weak_below {weak_below}"
+    )
     hpos = _signals(searcher, [q["q"] for q in load_golden(ROOT / "kb" / "golden_holdout.yml")])
     hneg = _signals(searcher, [n["q"] for n in negatives["holdout"]])
     hp, hr = _pr(none_below, hpos, hneg)
-    print(f"held out: {len(hpos)} answerable, {len(hneg)} unanswerable; "
-          f"precision {hp:.3f}, recall {hr:.3f}")
+    print(f"held out: {len(hpos)} answerable, {len(hneg)} unanswerable; precision {hp:.3f}, recall {hr:.3f}")
     if args.dry_run:
         return 0
     data = yaml.safe_load(CALIBRATION.read_text())
@@ -87,8 +88,12 @@ def main() -> int:
     # The document threshold is chosen with kb eval on the training set (the results list);
     # recalibrating the "none" decision keeps it.
     kept = data["models"].get(key, {}).get("document_min_similarity", 0.25)
-    data["models"][key] = {"none_below": none_below, "weak_below": weak_below,
-                           "needs_shared_word": False, "document_min_similarity": kept}
+    data["models"][key] = {
+        "none_below": none_below,
+        "weak_below": weak_below,
+        "needs_shared_word": False,
+        "document_min_similarity": kept,
+    }
     CALIBRATION.write_text(_HEADER + yaml.safe_dump(data, sort_keys=False))
     print(f"wrote {CALIBRATION} for model weights {key[:12]}...")
     return 0

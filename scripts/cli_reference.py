@@ -1,7 +1,7 @@
 """Write docs/contribute/cli.md from the kb command itself, so the reference cannot drift.
 
-    python scripts/cli_reference.py          # rewrite the page
-    python scripts/cli_reference.py --check  # exit 1 if the page is out of date (a test runs this)
+python scripts/cli_reference.py          # rewrite the page
+python scripts/cli_reference.py --check  # exit 1 if the page is out of date (a test runs this)
 """
 
 from __future__ import annotations
@@ -46,16 +46,21 @@ def render() -> str:
         rows = []
         for p in cmd.params:
             if p.param_type_name == "argument":
-                rows.append((f"`{p.name.upper()}`", (getattr(p, "help", None) or "")
-                             + " (argument, required)"))
+                rows.append(
+                    (f"`{p.name.upper()}`", (getattr(p, "help", None) or "") + " (argument, required)")
+                )
             elif p.param_type_name == "option" and not p.hidden:
                 flags = ", ".join(f"`{o}`" for o in p.opts)
-                default = "" if p.default in (None, False, ()) or p.required else (
-                    f" (default: `{p.default}`)")
+                default = (
+                    "" if p.default in (None, False, ()) or p.required else (f" (default: `{p.default}`)")
+                )
                 rows.append((flags, (p.help or "") + default))
         if rows:
-            parts.append("| option | meaning |\n| --- | --- |\n" + "\n".join(
-                f"| {flag} | {meaning} |" for flag, meaning in rows) + "\n")
+            parts.append(
+                "| option | meaning |\n| --- | --- |\n"
+                + "\n".join(f"| {flag} | {meaning} |" for flag, meaning in rows)
+                + "\n"
+            )
     return "\n".join(parts)
 
 

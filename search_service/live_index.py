@@ -12,14 +12,14 @@ from kb.embedding import Embedder
 from kb.errors import KBError
 from kb.index import current_version, document_hashes, open_index
 from kb.search import Query, Searcher
-from kb.settings import Settings
 from kb.taxonomy import Taxonomy
+from search_service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 
 class LiveIndex:
-    def __init__(self, settings: Settings, embedder: Embedder, taxonomy: Taxonomy):
+    def __init__(self, settings: ServiceSettings, embedder: Embedder, taxonomy: Taxonomy):
         self.settings = settings
         self.embedder = embedder
         self.taxonomy = taxonomy

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from kb.errors import KBError
-from kb.settings import Settings
+from search_service.settings import ServiceSettings
 
 
 def free_port() -> int:
@@ -25,7 +24,7 @@ def free_port() -> int:
 class ServerProcess:
     """``with ServerProcess(settings) as server:`` starts uvicorn, waits for /readyz, stops."""
 
-    def __init__(self, settings: Settings, log: Path | None = None):
+    def __init__(self, settings: ServiceSettings, log: Path | None = None):
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -35,18 +34,17 @@ class ServerProcess:
 
     def start(self, timeout: float = 180) -> ServerProcess:
         s = self.settings
-        env = {**os.environ, "KB_DOCS_DIR": str(s.docs_dir), "KB_INDEX_DIR": str(s.index_dir),
-               "KB_SITE_DIR": str(s.site_dir), "KB_MKDOCS_CONFIG": str(s.mkdocs_config.resolve()),
-               "KB_WATCH": str(s.watch).lower(), "KB_RELOAD_INTERVAL": str(s.reload_interval),
-               "KB_CORS_ORIGINS": json.dumps(s.cors_origins),
-               "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
-        code = ("import uvicorn; from search_service.main import create_app; "
-                f"uvicorn.run(create_app(), host='127.0.0.1', port={self.port}, "
-                "log_level='warning')")
+        env = {**os.environ, **s.as_env(), "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
+        code = (
+            "import uvicorn; from search_service.main import create_app; "
+            f"uvicorn.run(create_app(), host='127.0.0.1', port={self.port}, "
+            "log_level='warning')"
+        )
         out = self.log.open("w") if self.log else subprocess.DEVNULL
         started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=out,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         while True:
             if self.proc.poll() is not None:
                 raise KBError(f"the server exited during start-up: {self._log_tail()}")

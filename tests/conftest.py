@@ -20,6 +20,7 @@ import pytest
 
 from kb.settings import Settings
 from search_service.process import ServerProcess
+from search_service.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -39,6 +40,7 @@ class FakeEmbedder:
     """Deterministic bag-of-hashed-words vectors: similar words, similar vectors. For fast tests."""
 
     name = "fake-embedder"
+    backend = "fake"
     fingerprint = "fake-weights-1"
     dimension = 64
 
@@ -113,10 +115,15 @@ Count shootings monthly.
 """
 
 
-def brief_text(title: str = "Focused deterrence", areas: tuple[str, ...] = ("gun-violence",),
-               what: str = "A focused deterrence strategy for group violence.",
-               how: str = "Call-ins deliver a deterrence message.", rating: str = "promising",
-               components: tuple[str, ...] = (), sites: tuple[str, ...] = ()) -> str:
+def brief_text(
+    title: str = "Focused deterrence",
+    areas: tuple[str, ...] = ("gun-violence",),
+    what: str = "A focused deterrence strategy for group violence.",
+    how: str = "Call-ins deliver a deterrence message.",
+    rating: str = "promising",
+    components: tuple[str, ...] = (),
+    sites: tuple[str, ...] = (),
+) -> str:
     lines = [
         "---",
         f'title: "{title}"',
@@ -149,22 +156,37 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 
 def tiny_tree(root: Path) -> Path:
     """A small valid docs tree: four briefs in different areas, plus one non-brief page."""
-    return write_tree(root, {
-        "briefs/other.md": brief_text("Other brief", ("crime-analysis",),
-                                      what="Hot spots of crime on street segments.",
-                                      how="Patrols visit micro places.", rating="effective"),
-        "briefs/gvi.md": brief_text("Group violence intervention", ("gun-violence",
-                                    "criminal-justice-collaboration"),
-                                    what="Call-ins with gang members about shootings.",
-                                    components=("atf", "eousa")),
-        "briefs/witness.md": brief_text("Witness cooperation", ("investigations",),
-                                        what="Witnesses afraid to testify get protection.",
-                                        how="Detectives and advocates support witnesses.",
-                                        rating="not-rated", sites=("memphis-tn",)),
-        "briefs/cameras.md": brief_text("Camera networks", ("technology", "gun-violence"),
-                                        what="Registries of private cameras for video evidence.",
-                                        rating="mixed"),
-        "about/overview.md": textwrap.dedent("""\
+    return write_tree(
+        root,
+        {
+            "briefs/other.md": brief_text(
+                "Other brief",
+                ("crime-analysis",),
+                what="Hot spots of crime on street segments.",
+                how="Patrols visit micro places.",
+                rating="effective",
+            ),
+            "briefs/gvi.md": brief_text(
+                "Group violence intervention",
+                ("gun-violence", "criminal-justice-collaboration"),
+                what="Call-ins with gang members about shootings.",
+                components=("atf", "eousa"),
+            ),
+            "briefs/witness.md": brief_text(
+                "Witness cooperation",
+                ("investigations",),
+                what="Witnesses afraid to testify get protection.",
+                how="Detectives and advocates support witnesses.",
+                rating="not-rated",
+                sites=("memphis-tn",),
+            ),
+            "briefs/cameras.md": brief_text(
+                "Camera networks",
+                ("technology", "gun-violence"),
+                what="Registries of private cameras for video evidence.",
+                rating="mixed",
+            ),
+            "about/overview.md": textwrap.dedent("""\
             ---
             title: Program overview
             summary: What the program is.
@@ -178,7 +200,8 @@ def tiny_tree(root: Path) -> Path:
 
             Operations and diagnostic sites.
             """),
-    })
+        },
+    )
 
 
 @pytest.fixture
@@ -187,19 +210,28 @@ def tiny_docs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_settings(tmp_path: Path, tiny_docs: Path) -> Settings:
-    return Settings(docs_dir=tiny_docs, index_dir=tmp_path / "index", site_dir=tmp_path / "site",
-                    mkdocs_config=MKDOCS, model="fake-embedder", reload_interval=0.1)
+def tiny_settings(tmp_path: Path, tiny_docs: Path) -> ServiceSettings:
+    return ServiceSettings(
+        docs_dir=tiny_docs,
+        index_dir=tmp_path / "index",
+        site_dir=tmp_path / "site",
+        mkdocs_config=MKDOCS,
+        model="fake-embedder",
+        reload_interval=0.1,
+    )
 
 
 # ---- the real thing -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def real_embedder():
-    from kb.embedding import SentenceTransformerEmbedder
+    from kb.workflow import embedder_for
 
     try:
-        embedder = SentenceTransformerEmbedder()
+        # The product's encoder (ONNX Runtime over the local export), as the server runs it.
+        embedder = embedder_for(Settings())
+        require(embedder.backend.startswith("onnx"), f"the ONNX encoder is not in use ({embedder.backend})")
         embedder.embed(["warm up"])
     except Exception as exc:  # pragma: no cover - reported as skip/fail below
         require(False, f"the real model cannot load: {exc}")
@@ -212,8 +244,13 @@ def real_env(tmp_path_factory, real_embedder):
     from kb.workflow import open_searcher, update_index, update_site
 
     base = tmp_path_factory.mktemp("real")
-    settings = Settings(docs_dir=DOCS, index_dir=base / "index", site_dir=base / "site",
-                        mkdocs_config=MKDOCS, reload_interval=0.2)
+    settings = ServiceSettings(
+        docs_dir=DOCS,
+        index_dir=base / "index",
+        site_dir=base / "site",
+        mkdocs_config=MKDOCS,
+        reload_interval=0.2,
+    )
     report = update_index(settings, embedder=real_embedder)
     searcher = open_searcher(settings, embedder=real_embedder)
     update_site(settings, searcher=searcher)
@@ -230,7 +267,17 @@ def real_server(real_env, tmp_path_factory):
 
 def copy_repo(dest: Path) -> Path:
     """A copy of the repository's sources (no venv, no build outputs) for whole-project tests."""
-    ignore = shutil.ignore_patterns(".venv", ".git", "site", "site.tmp", "site.lock", ".kb", "__pycache__",
-                                    ".pytest_cache", "test-artifacts", "*.egg-info")
+    ignore = shutil.ignore_patterns(
+        ".venv",
+        ".git",
+        "site",
+        "site.tmp",
+        "site.lock",
+        ".kb",
+        "__pycache__",
+        ".pytest_cache",
+        "test-artifacts",
+        "*.egg-info",
+    )
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest

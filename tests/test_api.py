@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kb.index import current_version
-from kb.settings import Settings
 from kb.workflow import update_index
 from search_service.main import create_app
+from search_service.settings import ServiceSettings
 
 
 def wait_ready(client: TestClient, timeout: float = 10) -> dict:
@@ -35,14 +35,35 @@ def client(tiny_settings, fake_embedder):
 
 def test_search_response_shape(client):
     r = client.get("/api/search", params={"q": "witnesses afraid to testify", "k": 3})
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"query", "took_ms", "total", "results", "facets", "query_areas", "match",
-                         "did_you_mean", "notice", "offset"}
+    assert set(body) == {
+        "query",
+        "took_ms",
+        "total",
+        "results",
+        "facets",
+        "query_areas",
+        "match",
+        "did_you_mean",
+        "notice",
+        "offset",
+    }
     assert body["match"] in ("good", "weak") and body["offset"] == 0
     hit = body["results"][0]
-    assert set(hit) == {"id", "title", "url", "section", "anchor", "snippet", "score",
-                        "core_areas", "type", "evidence", "summary"}
+    assert set(hit) == {
+        "id",
+        "title",
+        "url",
+        "section",
+        "anchor",
+        "snippet",
+        "score",
+        "core_areas",
+        "type",
+        "evidence",
+        "summary",
+    }
     assert hit["id"] == "briefs/witness" and hit["core_areas"] == ["investigations"]
     assert hit["url"] == "/briefs/witness/" + (f"#{hit['anchor']}" if hit["anchor"] else "")
     assert body["facets"]["core_areas"]["investigations"] >= 1
@@ -61,39 +82,51 @@ def test_no_match_and_spelling_travel_over_http(client):
 
 
 def test_get_and_post_agree(client):
-    got = client.get("/api/search", params=[("q", "violence"), ("area", "gun-violence"),
-                                            ("area", "technology"), ("k", "5")]).json()
-    posted = client.post("/api/search", json={"q": "violence", "area": ["gun-violence",
-                                                                        "technology"],
-                                              "k": 5}).json()
+    got = client.get(
+        "/api/search",
+        params=[("q", "violence"), ("area", "gun-violence"), ("area", "technology"), ("k", "5")],
+    ).json()
+    posted = client.post(
+        "/api/search", json={"q": "violence", "area": ["gun-violence", "technology"], "k": 5}
+    ).json()
     got.pop("took_ms"), posted.pop("took_ms")
     assert got == posted
     assert all({"gun-violence", "technology"} & set(h["core_areas"]) for h in got["results"])
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"q": ""}, "q must not be empty"),
-    ({"q": "   "}, "q must not be empty"),
-    ({"q": "x" * 501}, "at most 500"),
-    ({"q": "x", "k": 0}, "k must be between 1 and 50"),
-    ({"q": "x", "k": 51}, "k must be between 1 and 50"),
-    ({"q": "x", "k": "ten"}, "k: Input should be a valid integer"),
-    ({"q": "x", "area": "guns"}, "unknown area 'guns'; allowed: federal-partnerships"),
-    ({"q": "x", "type": "memo"}, "unknown type 'memo'; allowed: practice-brief"),
-    ({"q": "x", "evidence": "proven"}, "unknown evidence 'proven'; allowed: effective"),
-    ({"q": "x", "site": "gotham"}, "unknown site 'gotham'; allowed: compton-ca"),
-    ({"q": "x", "component": "nsa"}, "unknown component 'nsa'; allowed: ojp"),
-    ({}, "q: Field required"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": ""}, "q must not be empty"),
+        ({"q": "   "}, "q must not be empty"),
+        ({"q": "x" * 501}, "at most 500"),
+        ({"q": "x", "k": 0}, "k must be between 1 and 50"),
+        ({"q": "x", "k": 51}, "k must be between 1 and 50"),
+        ({"q": "x", "k": "ten"}, "k: Input should be a valid integer"),
+        ({"q": "x", "area": "guns"}, "unknown area 'guns'; allowed: federal-partnerships"),
+        ({"q": "x", "type": "memo"}, "unknown type 'memo'; allowed: practice-brief"),
+        ({"q": "x", "evidence": "proven"}, "unknown evidence 'proven'; allowed: effective"),
+        ({"q": "x", "site": "gotham"}, "unknown site 'gotham'; allowed: compton-ca"),
+        ({"q": "x", "component": "nsa"}, "unknown component 'nsa'; allowed: ojp"),
+        ({}, "q: Field required"),
+    ],
+)
 def test_bad_input_is_a_422_that_says_what_is_allowed(client, params, message):
     r = client.get("/api/search", params=params)
     assert r.status_code == 422
     assert message in r.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [
-    {"q": ""}, {"q": "x", "k": 99}, {"q": "x", "area": ["guns"]}, {"k": 3}, {"q": ["list"]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"q": ""},
+        {"q": "x", "k": 99},
+        {"q": "x", "area": ["guns"]},
+        {"k": 3},
+        {"q": ["list"]},
+    ],
+)
 def test_bad_json_bodies_are_422(client, body):
     r = client.post("/api/search", json=body)
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)
@@ -105,24 +138,38 @@ def test_misspelt_json_fields_are_named(client):
 
 
 def test_malformed_json_is_422(client):
-    r = client.post("/api/search", content=b"{not json", headers={"content-type":
-                                                                  "application/json"})
+    r = client.post("/api/search", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422
 
 
 HOSTILE = [
-    "x" * 500, "y" * 10_000, "中文 查询 枪支暴力", "العنف المسلح", "🔫💥" * 20,
-    "\x00\x01\x02 nul bytes", "line\nbreaks\r\nand\ttabs", "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>", "' OR 1=1; DROP TABLE briefs; --", "\" ; rm -rf / ;",
-    "%00%0a%0d", "../../../../etc/passwd", "${jndi:ldap://x}", "{{7*7}}", "a" + " " * 600 + "b",
-    "\u202e\u200b\ufeff", "AND OR NOT ( ) [ ] * ? ~ ^", "q=1&k=999", "\\", "*" * 300,
+    "x" * 500,
+    "y" * 10_000,
+    "中文 查询 枪支暴力",
+    "العنف المسلح",
+    "🔫💥" * 20,
+    "\x00\x01\x02 nul bytes",
+    "line\nbreaks\r\nand\ttabs",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "' OR 1=1; DROP TABLE briefs; --",
+    '" ; rm -rf / ;',
+    "%00%0a%0d",
+    "../../../../etc/passwd",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "a" + " " * 600 + "b",
+    "\u202e\u200b\ufeff",
+    "AND OR NOT ( ) [ ] * ? ~ ^",
+    "q=1&k=999",
+    "\\",
+    "*" * 300,
 ]
 
 
 @pytest.mark.parametrize("q", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_queries_never_cause_a_5xx(client, q):
-    for r in (client.get("/api/search", params={"q": q}),
-              client.post("/api/search", json={"q": q, "k": 5})):
+    for r in (client.get("/api/search", params={"q": q}), client.post("/api/search", json={"q": q, "k": 5})):
         assert r.status_code in (200, 422), r.text
         assert "Traceback" not in r.text
         if r.status_code == 200:
@@ -133,10 +180,16 @@ def test_hostile_queries_never_cause_a_5xx(client, q):
 
 def test_areas_lists_the_taxonomy_with_counts(client):
     areas = client.get("/api/areas").json()
-    assert [a["slug"] for a in areas] == ["federal-partnerships", "crime-analysis", "technology",
-                                         "gun-violence", "criminal-justice-collaboration",
-                                         "community-engagement", "investigations",
-                                         "constitutional-policing"]
+    assert [a["slug"] for a in areas] == [
+        "federal-partnerships",
+        "crime-analysis",
+        "technology",
+        "gun-violence",
+        "criminal-justice-collaboration",
+        "community-engagement",
+        "investigations",
+        "constitutional-policing",
+    ]
     counts = {a["slug"]: a["count"] for a in areas}
     assert counts["gun-violence"] == 2 and counts["investigations"] == 1
     assert all(a["name"] and a["description"] for a in areas)
@@ -148,8 +201,7 @@ def test_related(client):
     results = r.json()["results"]
     assert len(results) == 2 and all(x["id"] != "briefs/gvi" for x in results)
     assert client.get("/api/docs/briefs/nope/related").status_code == 404
-    assert "no document with id 'briefs/nope'" in client.get(
-        "/api/docs/briefs/nope/related").json()["detail"]
+    assert "no document with id 'briefs/nope'" in client.get("/api/docs/briefs/nope/related").json()["detail"]
     assert client.get("/api/docs/briefs/gvi/related", params={"k": 0}).status_code == 422
     assert client.get("/api/docs/briefs/gvi/related", params={"type": "memo"}).status_code == 422
 
@@ -216,17 +268,16 @@ def test_cors_is_same_origin_by_default_and_configurable(tiny_settings, fake_emb
         wait_ready(c)
         r = c.get("/api/search", params={"q": "x"}, headers=headers)
         assert "access-control-allow-origin" not in r.headers
-    allowed = Settings(**{**tiny_settings.model_dump(), "cors_origins": ["https://example.org"]})
+    allowed = ServiceSettings(**{**tiny_settings.model_dump(), "cors_origins": ["https://example.org"]})
     with TestClient(create_app(allowed, embedder=fake_embedder)) as c:
         wait_ready(c)
         r = c.get("/api/search", params={"q": "x"}, headers=headers)
         assert r.headers["access-control-allow-origin"] == "https://example.org"
 
 
-def test_kb_serve_rebuilds_an_edited_brief_and_keeps_serving_on_bad_edits(tiny_settings,
-                                                                           fake_embedder):
+def test_kb_serve_rebuilds_an_edited_brief_and_keeps_serving_on_bad_edits(tiny_settings, fake_embedder):
     update_index(tiny_settings, embedder=fake_embedder)
-    watching = Settings(**{**tiny_settings.model_dump(), "watch": True})
+    watching = ServiceSettings(**{**tiny_settings.model_dump(), "watch": True})
     with TestClient(create_app(watching, embedder=fake_embedder)) as c:
         old = wait_ready(c)["index_version"]
         path = tiny_settings.docs_dir / "briefs" / "witness.md"

@@ -10,22 +10,30 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from conftest import MKDOCS, ROOT, brief_text, require, write_tree
 
 from kb.documents import parse_documents
 from kb.index import build_index
-from kb.settings import Settings
 from kb.taxonomy import load_taxonomy
 from search_service.process import ServerProcess, free_port
+from search_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +74,8 @@ def results(page) -> list[dict]:
             title: li.querySelector('h3 a').textContent,
             section: (li.querySelector('.kb-section') || {}).textContent || '',
             snippetHtml: (li.querySelector('.kb-snippet') || {}).innerHTML || '',
-        }))""")
+        }))""",
+    )
 
 
 def search_page(page, base: str, query: str = "") -> None:
@@ -74,8 +83,7 @@ def search_page(page, base: str, query: str = "") -> None:
     page.wait_for_selector("#kb-search[data-state]", timeout=30_000)
 
 
-def test_semantic_search_finds_gun_violence_briefs_with_tags_and_section_links(page,
-                                                                                real_server):
+def test_semantic_search_finds_gun_violence_briefs_with_tags_and_section_links(page, real_server):
     page.goto(real_server.url + "/search/")
     page.get_by_label("Search in your own words").fill("gun violence strategies")
     page.keyboard.press("Enter")
@@ -109,7 +117,8 @@ def test_area_filter_restricts_every_card_and_lives_in_the_url(page, real_server
     page.wait_for_function("location.search.includes('area=investigations')")
     page.wait_for_function(
         "Array.from(document.querySelectorAll('#kb-results > li')).every("
-        "li => li.dataset.areas.split(' ').includes('investigations'))")
+        "li => li.dataset.areas.split(' ').includes('investigations'))"
+    )
     after = results(page)
     shot(page, "search-filtered")
     assert after and all("investigations" in r["areas"] for r in after)
@@ -121,17 +130,16 @@ def test_area_filter_restricts_every_card_and_lives_in_the_url(page, real_server
     page.wait_for_function("!location.search.includes('area=')")
     page.wait_for_function(
         "document.querySelector('.kb-chip[data-area=investigations]')"
-        "?.getAttribute('aria-pressed') === 'false'")
+        "?.getAttribute('aria-pressed') === 'false'"
+    )
     assert len(before) >= len(after)
     assert page.js_errors == []
 
 
 def test_a_shared_url_restores_query_and_filters(page, real_server):
-    search_page(page, real_server.url,
-                "?q=cameras&area=technology&area=community-engagement&evidence=mixed")
+    search_page(page, real_server.url, "?q=cameras&area=technology&area=community-engagement&evidence=mixed")
     assert page.input_value("#kb-q") == "cameras"
-    pressed = page.eval_on_selector_all(".kb-chip[aria-pressed=true]",
-                                        "els => els.map(e => e.dataset.area)")
+    pressed = page.eval_on_selector_all(".kb-chip[aria-pressed=true]", "els => els.map(e => e.dataset.area)")
     assert sorted(pressed) == ["community-engagement", "technology"]
     assert page.input_value("#kb-evidence") == "mixed"
     found = results(page)
@@ -145,6 +153,27 @@ def test_related_briefs_render_on_a_brief_page(page, real_server):
     assert 3 <= related.count() <= 5
     assert related.first.locator(".kb-area").count() >= 1
     shot(page, "brief-page")
+
+
+def test_an_in_text_citation_opens_its_source_entry(page, real_server):
+    """A reader clicks "(Engel et al., 2022)" in a brief's prose and lands on that work's entry
+    in the source list, which links to the work itself."""
+    page.goto(real_server.url + "/briefs/de-escalation-training/")
+    cite = page.locator("article p a.kb-cite").first
+    target = cite.get_attribute("href").split("#", 1)[1]
+    assert target.startswith("source-"), target
+    cite.click()
+    page.wait_for_function(f"location.hash === '#{target}'")
+    entry = page.locator(f"li#{target}")
+    assert page.evaluate("document.querySelector(':target')?.id") == target
+    assert entry.is_visible()
+    top = entry.bounding_box()["y"]
+    assert 0 <= top < 900 - 40, f"the entry is not scrolled into view (top at {top})"
+    shot(page, "citation-target")
+    href = entry.locator("a.kb-source-link").get_attribute("href")
+    parts = urlsplit(href)
+    assert parts.scheme == "https" and "." in parts.netloc, href
+    assert page.js_errors == []
 
 
 def test_area_page_links_to_filtered_search(page, real_server):
@@ -172,8 +201,7 @@ def test_keyboard_only_use(page, real_server):
     first_link = page.locator("#kb-results > li h3 a").first
     for _ in range(40):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement === document.querySelector("
-                         "'#kb-results > li h3 a')"):
+        if page.evaluate("document.activeElement === document.querySelector('#kb-results > li h3 a')"):
             break
     else:
         pytest.fail("could not tab to the first result")
@@ -192,9 +220,11 @@ def serve_static(folder: Path, port: int) -> subprocess.Popen:
 
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "--directory", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/")
@@ -216,8 +246,7 @@ def static_only(real_env):
 
 
 @pytest.mark.parametrize("allowed", [True, False], ids=["cors-allowed", "cors-refused"])
-def test_a_static_site_hosted_apart_calls_the_api_across_origins(page, real_env, tmp_path,
-                                                                  allowed):
+def test_a_static_site_hosted_apart_calls_the_api_across_origins(page, real_env, tmp_path, allowed):
     """`extra.search_api` points the page at an API on another origin; the API's CORS
     setting decides whether the browser lets the page use it (else: the keyword fallback)."""
     settings, _, _ = real_env
@@ -225,8 +254,9 @@ def test_a_static_site_hosted_apart_calls_the_api_across_origins(page, real_env,
     shutil.copytree(settings.site_dir, site)
     static_port = free_port()
     origin = f"http://127.0.0.1:{static_port}"
-    api = ServerProcess(settings.model_copy(update={"cors_origins": [origin] if allowed else []}),
-                        tmp_path / "server.log").start()
+    api = ServerProcess(
+        settings.model_copy(update={"cors_origins": [origin] if allowed else []}), tmp_path / "server.log"
+    ).start()
     search = site / "search" / "index.html"
     search.write_text(search.read_text().replace('data-api=""', f'data-api="{api.url}"'))
     static = serve_static(site, static_port)
@@ -264,17 +294,17 @@ def test_fallback_when_the_api_process_is_stopped(page, real_env, tmp_path):
     page.fill("#kb-q", "summer jobs")
     page.keyboard.press("Enter")
     # the page itself is gone with the server; the already-loaded page falls back on its own
-    page.wait_for_selector("#kb-search[data-state=error], #kb-search[data-state=fallback]",
-                           timeout=30_000)
+    page.wait_for_selector("#kb-search[data-state=error], #kb-search[data-state=fallback]", timeout=30_000)
     assert page.locator("#kb-notice").is_visible()
     assert "not available" in page.inner_text("#kb-search")
 
 
 MALICIOUS = {
     "briefs/evil.md": brief_text(
-        "Evil cameras brief", ("technology",),
+        "Evil cameras brief",
+        ("technology",),
         what="Xylophone cameras. &lt;script&gt;window.__xss = 1&lt;/script&gt; and "
-             "`<img src=x onerror=\"window.__xss=2\">` in code.",
+        '`<img src=x onerror="window.__xss=2">` in code.',
     ).replace("- [Other](other.md)", ""),
 }
 
@@ -291,8 +321,9 @@ def xss_server(real_env, real_embedder, tmp_path):
     doc.meta.summary = "<b onmouseover=alert(1)>bold</b>"
     index_dir = tmp_path / "index"
     build_index(found, docs, index_dir, real_embedder, mkdocs_config=MKDOCS)
-    bad = Settings(docs_dir=docs, index_dir=index_dir, site_dir=settings.site_dir,
-                   mkdocs_config=MKDOCS)
+    bad = ServiceSettings(
+        docs_dir=docs, index_dir=index_dir, site_dir=settings.site_dir, mkdocs_config=MKDOCS
+    )
     server = ServerProcess(bad, tmp_path / "server.log").start()
     yield server
     server.stop()
@@ -333,9 +364,9 @@ def test_home_page_search_box_opens_semantic_search(page, real_server):
 
 # ---- peer learning and search people can trust (issues 8 and 9) ----------------------------
 
+
 def test_a_question_about_visiting_a_city_finds_the_exchange_first(page, real_server):
-    search_page(page, real_server.url,
-                "?q=" + quote("which city could we visit to see a shooting review?"))
+    search_page(page, real_server.url, "?q=" + quote("which city could we visit to see a shooting review?"))
     found = results(page)
     shot(page, "search-peer-exchange")
     assert found[0]["id"] == "exchanges/kansas-city-to-milwaukee-shooting-review-2019"
@@ -367,8 +398,7 @@ def test_a_typo_offers_did_you_mean_which_searches_the_corrected_query(page, rea
     link = page.locator("#kb-didyoumean a")
     assert link.inner_text() == "gun violence strategies"
     link.click()
-    page.wait_for_function("new URLSearchParams(location.search).get('q') === "
-                           "'gun violence strategies'")
+    page.wait_for_function("new URLSearchParams(location.search).get('q') === 'gun violence strategies'")
     page.wait_for_function("!document.querySelector('#kb-didyoumean a')")
     page.wait_for_selector("#kb-search[data-state=api]")
     assert page.input_value("#kb-q") == "gun violence strategies"
@@ -380,28 +410,39 @@ def test_what_works_puts_rated_practices_first_and_says_so(page, real_server):
     search_page(page, real_server.url, "?q=" + quote("what works to reduce shootings"))
     assert "Showing practices with evidence first" in page.inner_text("#kb-message")
     ratings = page.eval_on_selector_all(
-        "#kb-results > li", "els => els.map(li => (li.querySelector('.kb-evidence') || "
-        "{}).className || '')")
+        "#kb-results > li", "els => els.map(li => (li.querySelector('.kb-evidence') || {}).className || '')"
+    )
     rated = ["kb-evidence--effective" in r or "kb-evidence--promising" in r for r in ratings]
     assert rated[:3] == [True, True, True]
     # rated practices come first, and the rest still follows
-    assert rated.index(False) == sum(rated[:rated.index(False)]) and False in rated
-    assert not any(rated[rated.index(False):])
+    assert rated.index(False) == sum(rated[: rated.index(False)]) and False in rated
+    assert not any(rated[rated.index(False) :])
 
 
 def test_three_result_cards_fit_above_the_fold_at_1280x800(browser, real_server):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     search_page(pg, real_server.url, "?q=gun+violence+strategies")
-    bottoms = pg.eval_on_selector_all("#kb-results > li",
-                                      "els => els.map(li => li.getBoundingClientRect().bottom)")
+    bottoms = pg.eval_on_selector_all(
+        "#kb-results > li", "els => els.map(li => li.getBoundingClientRect().bottom)"
+    )
     shot(pg, "search-above-the-fold")
     context.close()
     assert len([b for b in bottoms if b <= 800]) >= 3, bottoms[:4]
 
 
-@pytest.mark.parametrize("path", ["/", "/search/?q=gun+violence+strategies", "/peer-learning/",
-                                  "/sites/milwaukee-wi/", "/briefs/focused-deterrence-gvi/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search/?q=gun+violence+strategies",
+        "/peer-learning/",
+        "/sites/milwaukee-wi/",
+        "/briefs/focused-deterrence-gvi/",
+        "/areas/gun-violence/",
+        "/about/glossary/",
+    ],
+)
 def test_no_horizontal_scrolling_on_a_390px_phone(browser, real_server, path):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
@@ -409,8 +450,18 @@ def test_no_horizontal_scrolling_on_a_390px_phone(browser, real_server, path):
     if "search" in path:
         pg.wait_for_selector("#kb-search[data-state]", timeout=30_000)
     width = pg.evaluate("document.documentElement.scrollWidth")
+    # The theme clips the page sideways (overflow-x: hidden), which hides overflow rather than
+    # preventing it; so nothing visible may reach past the screen's edge either (the off-screen
+    # navigation drawer aside).
+    sticking_out = pg.evaluate("""() => Array.from(document.querySelectorAll('body *')).filter(e => {
+        const r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+        return r.width > 0 && r.right > document.documentElement.clientWidth + 0.5
+          && cs.visibility !== 'hidden' && !e.closest('.md-sidebar');
+      }).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className)""")
+    shot(pg, "phone" + path.replace("/", "-").split("?")[0].rstrip("-"))
     context.close()
     assert width <= 390, f"{path} is {width}px wide"
+    assert sticking_out == [], f"{path}: past the right edge: {sticking_out[:5]}"
 
 
 def test_more_results_loads_the_next_page(page, real_server):
@@ -450,3 +501,114 @@ def test_site_pages_list_their_peer_learning(page, real_server):
     page.goto(real_server.url + "/briefs/shooting-review-meetings/")
     assert page.locator("#peer-examples + p + ul a", has_text="Kansas City to Milwaukee").count()
     assert page.js_errors == []
+
+
+# ---- accessible, stable, fast to first result (issue 12) ---------------------------------------
+
+AXE_JS = ROOT / ".venv" / "node" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2 AA, plus the two best-practice rules behind the outline and landmark requirements.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "rules": {"heading-order": {"enabled": True}, "landmark-unique": {"enabled": True}},
+    "resultTypes": ["violations"],
+}
+# One page of every template.
+TEMPLATES = {
+    "home": "/",
+    "area": "/areas/gun-violence/",
+    "brief": "/briefs/focused-deterrence-gvi/",
+    "site": "/sites/milwaukee-wi/",
+    "exchange": "/exchanges/kansas-city-to-milwaukee-shooting-review-2019/",
+    "community": "/communities/crime-analysis-community-of-practice/",
+    "case study": "/case-studies/milwaukee-homicide-review-commission/",
+    "toolkit": "/toolkits/shooting-review-meeting-agenda/",
+    "component": "/components/atf/",
+    "peer learning": "/peer-learning/",
+    "glossary": "/about/glossary/",
+    "search with results": "/search/?q=gun+violence+strategies",
+    "search with no match": "/search/?q=flurble+zapquix",
+    "404": "/no-such-page/",
+}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    require(AXE_JS.is_file(), "axe-core is not installed (make axe installs it with npm)")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_violations(pg, source: str) -> list[str]:
+    """axe-core's violations on the page as it stands, one readable line each."""
+    pg.add_script_tag(content=source)
+    found = pg.evaluate(
+        """async options => (await axe.run(document, options)).violations.map(v => ({
+        id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ' -> '
+          + (n.failureSummary || '').split('\\n').slice(1).join(' ').trim())}))""",
+        AXE_OPTIONS,
+    )
+    return [f"{v['id']} ({v['help']}, {len(v['nodes'])}x): " + " | ".join(v["nodes"][:3]) for v in found]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "width"),
+    [("light", 1280), ("dark", 1280), ("light", 390), ("dark", 390)],
+    ids=["light-desktop", "dark-desktop", "light-phone", "dark-phone"],
+)
+def test_every_template_passes_axe_wcag_22_aa(browser, real_server, axe_source, scheme, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    pg = context.new_page()
+    problems: list[str] = []
+    for name, path in TEMPLATES.items():
+        pg.goto(real_server.url + path)
+        if path.startswith("/search/"):
+            pg.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+        # the palette follows the system's color scheme
+        assert pg.get_attribute("body", "data-md-color-scheme") == (
+            "slate" if scheme == "dark" else "default"
+        ), name
+        problems += [f"{name} ({path}): {v}" for v in axe_violations(pg, axe_source)]
+    context.close()
+    assert not problems, f"axe-core, {scheme} palette, {width} px:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def browser_with_scrollbars(browser):
+    """Chromium as people run it: headless Playwright hides scrollbars, and a scrollbar that
+    appears as results arrive is one of the shifts this must catch."""
+    b = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=ARGS, headless=True, ignore_default_args=["--hide-scrollbars"]
+    )
+    yield b
+    b.close()
+
+
+LAYOUT_SHIFTS = """window.__kbShift = 0; window.__kbShifts = [];
+new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) {
+  window.__kbShift += e.value;
+  window.__kbShifts.push(e.sources.map(s => s.node ? (s.node.id || s.node.className) : '?'));
+} }).observe({type: 'layout-shift', buffered: true});"""
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1350, "height": 940}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+def test_the_search_page_holds_still_while_results_arrive(browser_with_scrollbars, real_server, viewport):
+    context = browser_with_scrollbars.new_context(viewport=viewport)
+    pg = context.new_page()
+    pg.add_init_script(LAYOUT_SHIFTS)
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url) if "/api/search" in r.url else None)
+    pg.goto(real_server.url + "/search/?q=" + quote("gun violence strategies"))
+    pg.wait_for_selector("#kb-search[data-state=api]", timeout=30_000)
+    pg.wait_for_load_state("networkidle")
+    shift, sources = pg.evaluate("[window.__kbShift, window.__kbShifts]")
+    # the search started while the page was still parsing, and kb.js used that response
+    started, parsed = pg.evaluate("""() => [
+        performance.getEntriesByType('resource').find(e => e.name.includes('/api/search')).startTime,
+        performance.getEntriesByType('navigation')[0].domContentLoadedEventStart]""")
+    counts = pg.eval_on_selector_all(".kb-chip-count", "els => els.map(e => e.textContent)")
+    context.close()
+    assert any(counts)  # the facet counts arrived, in the room kept for them
+    assert shift <= 0.05, f"cumulative layout shift {shift:.3f}, moved: {sources}"
+    assert len(requests) == 1, requests
+    assert started < parsed

@@ -15,8 +15,13 @@ from kb.rendering import render_page
 
 
 def doc(body: str, doc_id: str = "briefs/x") -> Document:
-    meta = FrontMatter(title="Title", summary="Summary.", type="program",
-                       updated=dt.date(2025, 1, 1), core_areas=["gun-violence"])
+    meta = FrontMatter(
+        title="Title",
+        summary="Summary.",
+        type="program",
+        updated=dt.date(2025, 1, 1),
+        core_areas=["gun-violence"],
+    )
     return Document(id=doc_id, path=Path(doc_id + ".md"), meta=meta, body=body, body_line=1)
 
 
@@ -25,17 +30,27 @@ def chunks(body: str):
     return chunk_document(d, render_page(body, MKDOCS).sections)
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("Intro text.\n\n## How it works\n\nBody.",
-     [("page-summary", "Title"), ("how-it-works", "How it works")]),
-    ("No headings at all, just text.", [("page-summary", "Title")]),
-    ("## A\n\n```\n# not a heading\n```\n", [("page-summary", "Title"), ("a", "A")]),
-    ("## Steps\n\nx\n\n## Steps\n\ny", [("page-summary", "Title"), ("steps", "Steps"), ("steps_1", "Steps")]),
-    ("## Évaluation des résultats\n\nx", [("page-summary", "Title"), ("evaluation-des-resultats",
-                                                         "Évaluation des résultats")]),
-    ("## Custom {#my-id}\n\nx", [("page-summary", "Title"), ("my-id", "Custom")]),
-    ("## Related resources\n\n- [a](a.md)", [("page-summary", "Title")]),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "Intro text.\n\n## How it works\n\nBody.",
+            [("page-summary", "Title"), ("how-it-works", "How it works")],
+        ),
+        ("No headings at all, just text.", [("page-summary", "Title")]),
+        ("## A\n\n```\n# not a heading\n```\n", [("page-summary", "Title"), ("a", "A")]),
+        (
+            "## Steps\n\nx\n\n## Steps\n\ny",
+            [("page-summary", "Title"), ("steps", "Steps"), ("steps_1", "Steps")],
+        ),
+        (
+            "## Évaluation des résultats\n\nx",
+            [("page-summary", "Title"), ("evaluation-des-resultats", "Évaluation des résultats")],
+        ),
+        ("## Custom {#my-id}\n\nx", [("page-summary", "Title"), ("my-id", "Custom")]),
+        ("## Related resources\n\n- [a](a.md)", [("page-summary", "Title")]),
+    ],
+)
 def test_sections_and_anchors(body, expected):
     got = [(c.anchor, c.section) for c in chunks(body)]
     assert got == expected
@@ -48,8 +63,9 @@ def test_text_before_the_first_heading_belongs_to_the_page():
 
 
 def test_section_path_nests_h3_under_h2():
-    c = [c for c in chunks("## Implementing it\n\nx\n\n### First 90 days\n\ny") if c.anchor ==
-         "first-90-days"][0]
+    c = [
+        c for c in chunks("## Implementing it\n\nx\n\n### First 90 days\n\ny") if c.anchor == "first-90-days"
+    ][0]
     assert c.section_path == ["Implementing it", "First 90 days"]
     assert c.url == "/briefs/x/#first-90-days"
     assert c.embed_text.startswith("Title > Implementing it > First 90 days\n")

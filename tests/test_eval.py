@@ -93,7 +93,8 @@ def test_gun_violence_strategies_puts_rated_practices_and_focused_deterrence_fir
     assert "briefs/focused-deterrence-gvi" in ids[:3]
     for hit in result.results:
         assert hit.id == "areas/gun-violence" or (
-            "gun-violence" in hit.core_areas and hit.evidence in ("effective", "promising")), hit
+            "gun-violence" in hit.core_areas and hit.evidence in ("effective", "promising")
+        ), hit
     assert result.notice == "Showing practices with evidence first."
 
 
@@ -108,3 +109,22 @@ def test_builtin_search_is_evaluated_on_the_real_lunr_index(report):
     builtin = report["methods"]["builtin"]
     assert 0.2 < builtin["ndcg@10"] < report["methods"]["hybrid"]["ndcg@10"]
     assert any(row["builtin"] != row["hybrid"] for row in report["per_query"])
+
+
+def test_the_int8_encoder_moves_held_out_quality_by_less_than_0005(real_env, tmp_path):
+    """The server encodes with the int8 copy of the ONNX export only because this holds: the
+    same content indexed and queried in fp32 scores within 0.005 nDCG@10 on the held-out set
+    (and on the training set)."""
+    from kb.workflow import embedder_for, open_searcher, update_index
+
+    settings, searcher, _ = real_env
+    assert searcher.embedder.backend == "onnx-int8"
+    fp32 = settings.model_copy(update={"embedder": "onnx", "index_dir": tmp_path / "fp32"})
+    update_index(fp32, embedder=embedder_for(fp32, threads=2))
+    exact = open_searcher(fp32)
+    assert exact.embedder.backend == "onnx-fp32"
+    for golden in (HOLDOUT, DEFAULT_GOLDEN):
+        quantized = evaluate(searcher, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
+        full = evaluate(exact, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
+        print(f"\n{golden.name}: int8 {quantized:.3f}, fp32 {full:.3f}")
+        assert abs(quantized - full) < 0.005

@@ -9,11 +9,33 @@ from conftest import ROOT
 
 import kb
 
-EXPECTED = ["Chunk", "ContentError", "Document", "Embedder", "IndexCorrupt", "IndexMismatch",
-            "IndexNotFound", "InvalidQuery", "KBError", "Query", "SearchResult", "Searcher",
-            "SentenceTransformerEmbedder", "Settings", "Taxonomy", "UnknownDocument",
-            "build_index", "check_content", "chunk_document", "load_documents", "load_taxonomy",
-            "open_index", "open_searcher", "update_index", "update_site"]
+EXPECTED = [
+    "Chunk",
+    "ContentError",
+    "Document",
+    "Embedder",
+    "IndexCorrupt",
+    "IndexMismatch",
+    "IndexNotFound",
+    "InvalidQuery",
+    "KBError",
+    "Query",
+    "SearchResult",
+    "Searcher",
+    "SentenceTransformerEmbedder",
+    "Settings",
+    "Taxonomy",
+    "UnknownDocument",
+    "build_index",
+    "check_content",
+    "chunk_document",
+    "load_documents",
+    "load_taxonomy",
+    "open_index",
+    "open_searcher",
+    "update_index",
+    "update_site",
+]
 
 
 def test_public_api_is_pinned():
@@ -23,13 +45,21 @@ def test_public_api_is_pinned():
 
 
 def test_errors_form_one_tree():
-    for name in ("ContentError", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "InvalidQuery",
-                 "UnknownDocument"):
+    for name in (
+        "ContentError",
+        "IndexNotFound",
+        "IndexMismatch",
+        "IndexCorrupt",
+        "InvalidQuery",
+        "UnknownDocument",
+    ):
         assert issubclass(getattr(kb, name), kb.KBError)
 
 
 def test_import_kb_is_light():
-    code = ("import sys, kb; print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', "
-            "'mkdocs', 'fastapi') if m in sys.modules))")
+    code = (
+        "import sys, kb; print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', "
+        "'mkdocs', 'fastapi') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr

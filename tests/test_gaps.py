@@ -27,7 +27,9 @@ def test_queries_are_normalized_and_counted_per_day(tmp_path):
     log.record("gun violence strategies", "good", ["gun-violence"], today=DAY)  # not a gap
     gaps = log.top(today=DAY + dt.timedelta(days=1))
     assert [(g.query, g.count, g.match) for g in gaps] == [
-        ("flurble zapquix", 3, "none"), ("cameras in parks", 1, "weak")]
+        ("flurble zapquix", 3, "none"),
+        ("cameras in parks", 1, "weak"),
+    ]
     assert gaps[1].areas == ["technology"]
     assert normalize("Tax\tFiling\u00a0Deadline!!") == "tax filing deadline"
 
@@ -69,6 +71,7 @@ def test_recording_can_be_switched_off(tiny_settings, fake_embedder):
         wait_ready(client)
         assert client.get("/api/search", params={"q": "zebra quantum"}).json()["match"] == "none"
     assert not query_log_path(tiny_settings.index_dir).exists()
-    out = CliRunner().invoke(cli, ["gaps", "--index", str(tiny_settings.index_dir)],
-                             env={"KB_QUERY_LOG": "off"})
+    out = CliRunner().invoke(
+        cli, ["gaps", "--index", str(tiny_settings.index_dir)], env={"KB_QUERY_LOG": "off"}
+    )
     assert "recording is off" in out.output

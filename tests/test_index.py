@@ -17,16 +17,31 @@ def test_manifest_describes_the_index(tiny_settings, fake_embedder):
     version = current_version(tiny_settings.index_dir)
     folder = tiny_settings.index_dir / "versions" / version
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1
-    assert manifest["model"] == {"name": "fake-embedder", "weights_sha256": "fake-weights-1",
-                                 "dimension": 64, "normalized": True}
+    assert manifest["schema_version"] == 2
+    assert manifest["model"] == {
+        "name": "fake-embedder",
+        "weights_sha256": "fake-weights-1",
+        "backend": "fake",
+        "dimension": 64,
+        "normalized": True,
+    }
+    assert manifest["facets"] == [
+        "area=core_areas",
+        "type=type",
+        "evidence=evidence.rating",
+        "site=site_slugs",
+        "component=components",
+    ]
     assert manifest["text_template"] == "{title} > {section}\n{text}"
-    assert manifest["chunk_count"] == report.chunks == len(
-        (folder / "chunks.jsonl").read_text().splitlines())
-    assert set(manifest["documents"]) == {"briefs/other", "briefs/gvi", "briefs/witness",
-                                          "briefs/cameras", "about/overview"}
-    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.faiss",
-                                                  "chunks.jsonl", "bm25"}
+    assert manifest["chunk_count"] == report.chunks == len((folder / "chunks.jsonl").read_text().splitlines())
+    assert set(manifest["documents"]) == {
+        "briefs/other",
+        "briefs/gvi",
+        "briefs/witness",
+        "briefs/cameras",
+        "about/overview",
+    }
+    assert {p.name for p in folder.iterdir()} == {"manifest.json", "vectors.faiss", "chunks.jsonl", "bm25"}
     assert "created_at" in manifest
 
 
@@ -69,16 +84,14 @@ def test_a_build_that_fails_midway_leaves_the_old_index_live(tiny_settings, fake
     assert current_version(tiny_settings.index_dir) == before
     data = open_index(tiny_settings.index_dir, fake_embedder)
     assert data.version == before
-    leftovers = [p.name for p in (tiny_settings.index_dir / "versions").iterdir()
-                 if p.name.startswith(".")]
+    leftovers = [p.name for p in (tiny_settings.index_dir / "versions").iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
 
 def test_invalid_content_never_reaches_the_index(tiny_settings, fake_embedder):
     update_index(tiny_settings, embedder=fake_embedder)
     before = current_version(tiny_settings.index_dir)
-    (tiny_settings.docs_dir / "briefs" / "broken.md").write_text(
-        brief_text("Broken", ("no-such-area",)))
+    (tiny_settings.docs_dir / "briefs" / "broken.md").write_text(brief_text("Broken", ("no-such-area",)))
     with pytest.raises(ContentError, match="unknown core area 'no-such-area'"):
         update_index(tiny_settings, embedder=fake_embedder)
     assert current_version(tiny_settings.index_dir) == before
@@ -90,8 +103,22 @@ def test_an_index_built_with_another_model_is_refused(tiny_settings, fake_embedd
     class OtherWeights(FakeEmbedder):
         fingerprint = "other-weights"
 
-    with pytest.raises(IndexMismatch, match="built with model 'fake-embedder'.*rebuild"):
+    with pytest.raises(IndexMismatch, match="embedded with model 'fake-embedder'.*rebuild"):
         open_index(tiny_settings.index_dir, OtherWeights())
+
+
+def test_an_index_embedded_by_another_backend_is_not_queried_by_this_one(tiny_settings, fake_embedder):
+    update_index(tiny_settings, embedder=fake_embedder)
+
+    class OtherBackend(FakeEmbedder):
+        backend = "onnx-int8"
+
+    with pytest.raises(IndexMismatch, match=r"fake\), but .*onnx-int8\); rebuild"):
+        open_index(tiny_settings.index_dir, OtherBackend())
+    # and `kb index` sees it as stale: the next build re-embeds everything with the new backend
+    other = OtherBackend()
+    report = update_index(tiny_settings, embedder=other)
+    assert report is not None and report.embedded == report.chunks
 
 
 def test_missing_index_says_how_to_build_one(tmp_path, fake_embedder):
@@ -99,8 +126,7 @@ def test_missing_index_says_how_to_build_one(tmp_path, fake_embedder):
         open_index(tmp_path / "nothing", fake_embedder)
 
 
-@pytest.mark.parametrize("damage", ["truncate-chunks", "delete-faiss", "corrupt-manifest",
-                                    "no-manifest"])
+@pytest.mark.parametrize("damage", ["truncate-chunks", "delete-faiss", "corrupt-manifest", "no-manifest"])
 def test_a_corrupt_or_partial_index_is_refused(tiny_settings, fake_embedder, damage):
     update_index(tiny_settings, embedder=fake_embedder)
     folder = tiny_settings.index_dir / "versions" / current_version(tiny_settings.index_dir)
@@ -138,8 +164,15 @@ def test_concurrent_builds_take_turns_and_leave_a_complete_index(tiny_settings):
 
     def build():
         try:
-            reports.append(build_index(docs, tiny_settings.docs_dir, tiny_settings.index_dir,
-                                       FakeEmbedder(), mkdocs_config=tiny_settings.mkdocs_config))
+            reports.append(
+                build_index(
+                    docs,
+                    tiny_settings.docs_dir,
+                    tiny_settings.index_dir,
+                    FakeEmbedder(),
+                    mkdocs_config=tiny_settings.mkdocs_config,
+                )
+            )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 

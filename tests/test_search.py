@@ -40,31 +40,39 @@ def test_group_false_returns_sections(searcher):
     assert len({h.id for h in result.results}) < len(result.results)
 
 
-@pytest.mark.parametrize(("q", "filters", "check"), [
-    ("violence", {"areas": ("gun-violence",)}, lambda h: "gun-violence" in h.core_areas),
-    ("violence", {"areas": ("gun-violence", "investigations")},
-     lambda h: {"gun-violence", "investigations"} & set(h.core_areas)),
-    ("operations and diagnostic team approaches", {"types": ("program",)},
-     lambda h: h.type == "program"),
-    ("camera registries", {"evidence": ("mixed",)}, lambda h: h.evidence == "mixed"),
-    ("violence", {"areas": ("gun-violence",), "evidence": ("promising",)},
-     lambda h: "gun-violence" in h.core_areas and h.evidence == "promising"),
-])
+@pytest.mark.parametrize(
+    ("q", "filters", "check"),
+    [
+        ("violence", {"area": ("gun-violence",)}, lambda h: "gun-violence" in h.core_areas),
+        (
+            "violence",
+            {"area": ("gun-violence", "investigations")},
+            lambda h: {"gun-violence", "investigations"} & set(h.core_areas),
+        ),
+        ("operations and diagnostic team approaches", {"type": ("program",)}, lambda h: h.type == "program"),
+        ("camera registries", {"evidence": ("mixed",)}, lambda h: h.evidence == "mixed"),
+        (
+            "violence",
+            {"area": ("gun-violence",), "evidence": ("promising",)},
+            lambda h: "gun-violence" in h.core_areas and h.evidence == "promising",
+        ),
+    ],
+)
 def test_filters_return_only_matching_documents(searcher, q, filters, check):
-    result = searcher.search(Query(q=q, k=10, **filters))
+    result = searcher.search(Query(q=q, k=10, filters=filters))
     assert result.results
     assert all(check(h) for h in result.results)
 
 
 def test_filters_by_site_and_component(searcher):
-    by_site = searcher.search(Query(q="witnesses afraid", sites=("memphis-tn",)))
+    by_site = searcher.search(Query(q="witnesses afraid", filters={"site": ("memphis-tn",)}))
     assert [h.id for h in by_site.results] == ["briefs/witness"]
-    by_component = searcher.search(Query(q="gang members call-ins", components=("atf",)))
+    by_component = searcher.search(Query(q="gang members call-ins", filters={"component": ("atf",)}))
     assert [h.id for h in by_component.results] == ["briefs/gvi"]
 
 
 def test_a_query_that_matches_nothing_returns_nothing_and_says_so(searcher):
-    result = searcher.search(Query(q="zebra quantum", k=4, types=("practice-brief",)))
+    result = searcher.search(Query(q="zebra quantum", k=4, filters={"type": ("practice-brief",)}))
     assert result.match == "none" and result.results == [] and result.total == 0
     assert result.notice and "zebra quantum" in result.notice
 
@@ -72,8 +80,10 @@ def test_a_query_that_matches_nothing_returns_nothing_and_says_so(searcher):
 def test_total_counts_only_documents_that_match_and_offset_pages_on(searcher):
     first = searcher.search(Query(q="violence shootings", k=1))
     assert first.match != "none" and first.total >= 2
-    pages = [searcher.search(Query(q="violence shootings", k=1, offset=i)).results[0].id
-             for i in range(first.total)]
+    pages = [
+        searcher.search(Query(q="violence shootings", k=1, offset=i)).results[0].id
+        for i in range(first.total)
+    ]
     assert len(set(pages)) == first.total  # every matching document once, in order
     assert searcher.search(Query(q="violence shootings", k=1, offset=first.total)).results == []
 
@@ -86,7 +96,7 @@ def test_paging_stops_at_a_depth_of_100(searcher, offset, k):
 
 def test_facets_count_matching_documents_ignoring_their_own_filter(searcher):
     everything = searcher.search(Query(q="gun violence shootings", k=10))
-    filtered = searcher.search(Query(q="gun violence shootings", k=10, areas=("technology",)))
+    filtered = searcher.search(Query(q="gun violence shootings", k=10, filters={"area": ("technology",)}))
     # the area facet does not shrink when an area is chosen, so chips show what a click gives
     assert filtered.facets["core_areas"] == everything.facets["core_areas"]
     # the type facet does follow the area filter
@@ -105,15 +115,18 @@ def test_named_core_area_is_detected(searcher):
     assert "gun-violence" in result.query_areas
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    (Query(q="   "), "q must not be empty"),
-    (Query(q="x" * 501), "at most 500"),
-    (Query(q="x", k=0), "k must be between 1 and 50"),
-    (Query(q="x", k=51), "k must be between 1 and 50"),
-    (Query(q="x", areas=("guns",)), "unknown area 'guns'; allowed: federal-partnerships"),
-    (Query(q="x", types=("memo",)), "unknown type 'memo'; allowed: practice-brief"),
-    (Query(q="x", evidence=("great",)), "unknown evidence 'great'; allowed: effective"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (Query(q="   "), "q must not be empty"),
+        (Query(q="x" * 501), "at most 500"),
+        (Query(q="x", k=0), "k must be between 1 and 50"),
+        (Query(q="x", k=51), "k must be between 1 and 50"),
+        (Query(q="x", filters={"area": ("guns",)}), "unknown area 'guns'; allowed: federal-partnerships"),
+        (Query(q="x", filters={"type": ("memo",)}), "unknown type 'memo'; allowed: practice-brief"),
+        (Query(q="x", filters={"evidence": ("great",)}), "unknown evidence 'great'; allowed: effective"),
+    ],
+)
 def test_invalid_queries_say_what_is_allowed(searcher, query, message):
     with pytest.raises(InvalidQuery, match=message):
         searcher.search(query)
@@ -151,9 +164,34 @@ def test_any_folder_of_markdown_can_be_indexed(tmp_path, fake_embedder):
 
     from kb.settings import Settings
 
-    docs = write_tree(tmp_path / "docs", {"notes/one.md": brief_text("Only one").replace(
-        "- [Other](other.md)", "")})
+    docs = write_tree(
+        tmp_path / "docs", {"notes/one.md": brief_text("Only one").replace("- [Other](other.md)", "")}
+    )
     settings = Settings(docs_dir=docs, index_dir=tmp_path / "i", mkdocs_config=MKDOCS)
     update_index(settings, embedder=fake_embedder)
     s = open_searcher(settings, embedder=fake_embedder)
     assert [h.id for h in s.search(Query(q="only", k=5)).results] == ["notes/one"]
+
+
+def test_a_section_holding_every_word_of_the_query_is_at_least_a_weak_match():
+    from kb.lexical import LexicalIndex
+    from kb.matching import Thresholds, judge
+
+    index = LexicalIndex.build(
+        ["clergy walking the streets at night", "streets and lights", "night shift staffing"]
+    )
+    assert index.covering("clergy walking the streets at night").tolist() == [0]
+    assert index.covering("streets at night").tolist() == [0]  # both terms in one section only
+    assert index.covering("night").tolist() == []  # one word proves nothing
+    assert index.covering("night pizza").tolist() == []  # a word the corpus lacks
+    t = Thresholds(
+        none_below=0.36,
+        weak_below=0.44,
+        needs_shared_word=False,
+        document_min_similarity=0.25,
+        language_confidence=0.55,
+        unknown_share=0.5,
+    )
+    assert judge(0.30, True, False, t) == "none"
+    assert judge(0.30, True, False, t, covered=True) == "weak"
+    assert judge(0.30, True, True, t, covered=True) == "none"  # another language stays none

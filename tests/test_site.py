@@ -24,8 +24,12 @@ def links(text: str) -> list[str]:
 
 
 def test_plain_mkdocs_build_strict_passes(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d",
-                             str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "search" / "search_index.json").is_file()
 
@@ -33,8 +37,16 @@ def test_plain_mkdocs_build_strict_passes(tmp_path):
 def test_navigation_tabs_in_order(real_env):
     settings, _, _ = real_env
     tabs = re.findall(r'class="md-tabs__link[^"]*"[^>]*>\s*([^<]+?)\s*<', html(settings, ""))
-    assert tabs == ["Home", "About", "Core areas", "Briefs", "Peer learning", "Sites",
-                    "DOJ components", "Contribute"]
+    assert tabs == [
+        "Home",
+        "About",
+        "Core areas",
+        "Briefs",
+        "Peer learning",
+        "Sites",
+        "DOJ components",
+        "Contribute",
+    ]
 
 
 def test_area_pages_list_their_briefs_from_front_matter(real_env):
@@ -79,10 +91,13 @@ def test_an_unknown_core_area_fails_the_site_build(tmp_path):
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
-    docs = write_tree(tmp_path / "docs", {
-        "index.md": "---\ntitle: Home\nsummary: x\ntype: index\nupdated: 2025-01-01\n---\n\nHi\n",
-        "briefs/bad.md": brief_text("Bad", ("guns",)).replace("- [Other](other.md)", ""),
-    })
+    docs = write_tree(
+        tmp_path / "docs",
+        {
+            "index.md": "---\ntitle: Home\nsummary: x\ntype: index\nupdated: 2025-01-01\n---\n\nHi\n",
+            "briefs/bad.md": brief_text("Bad", ("guns",)).replace("- [Other](other.md)", ""),
+        },
+    )
     cfg = load_config(str(MKDOCS), docs_dir=str(docs), site_dir=str(tmp_path / "site"))
     with pytest.raises(Exception, match="unknown core area 'guns' on briefs/bad.md"):
         build(cfg)
@@ -103,8 +118,12 @@ def test_site_pages_say_where_their_facts_come_from_and_list_peer_learning(real_
         cases = [d for d in docs if d.type == "case-study" and site.slug in d.meta.sites]
         for d in hosted + made + cases:
             assert f"{d.id}/" in page, f"{d.id} missing from sites/{site.slug}"
-        if not (hosted or made or cases or any(site.slug in d.meta.sites for d in docs
-                                                 if d.type == "practice-brief")):
+        if not (
+            hosted
+            or made
+            or cases
+            or any(site.slug in d.meta.sites for d in docs if d.type == "practice-brief")
+        ):
             assert 'id="no-public-record"' in page and "peer-learning/" in page
         assert 'id="communities-to-join"' in page
     later = html(settings, "sites/shreveport-la")
@@ -132,8 +151,11 @@ def test_the_exchange_network_is_drawn_from_front_matter(real_env):
     docs, _ = check_content(DOCS, load_taxonomy(), MKDOCS)
     exchanges = [d for d in docs if d.type == "peer-exchange"]
     visits = sum(len(d.meta.visitors) for d in exchanges)
-    assert svg.count("<line") == len({(str(v), str(d.meta.host)) for d in exchanges
-                                      for v in d.meta.visitors}) <= visits
+    assert (
+        svg.count("<line")
+        == len({(str(v), str(d.meta.host)) for d in exchanges for v in d.meta.visitors})
+        <= visits
+    )
     assert 'role="img"' in page and "kb-network-title" in page
     for d in exchanges:
         for party in [d.meta.host, *d.meta.visitors]:
@@ -156,8 +178,15 @@ def test_site_builds_take_turns(tmp_path, tiny_docs):
     site = tmp_path / "site"
 
     def build() -> None:
-        build_site(mkdocs_config=MKDOCS, docs_dir=tiny_docs, site_dir=site, docs=docs,
-                   taxonomy=taxonomy, related={}, inputs_hash="stamp")
+        build_site(
+            mkdocs_config=MKDOCS,
+            docs_dir=tiny_docs,
+            site_dir=site,
+            docs=docs,
+            taxonomy=taxonomy,
+            related={},
+            inputs_hash="stamp",
+        )
 
     with (tmp_path / "site.lock").open("w") as held:  # another build is under way
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -169,3 +198,85 @@ def test_site_builds_take_turns(tmp_path, tiny_docs):
     assert not waiting.is_alive()
     assert (site / "briefs" / "gvi" / "index.html").is_file()
     assert not (tmp_path / "site.tmp").exists() and not (tmp_path / "site.old").exists()
+
+
+def test_in_text_citations_link_to_the_source_list_and_the_index_lists_each_work(tmp_path):
+    """`kb site` links "(Braga, Weisburd & Turchan, 2018)" to #source-1, whose entry opens the
+    work; the evidence box links its basis; the source index lists the work once, with the
+    pages citing it (most-cited first)."""
+    from test_sources import linked_brief
+
+    from kb.documents import parse_documents
+    from kb.site import build_site
+
+    docs_dir = write_tree(
+        tmp_path / "docs",
+        {
+            "briefs/other.md": linked_brief("Other brief"),
+            "briefs/gvi.md": linked_brief("Group violence intervention"),
+            "contribute/sources.md": (DOCS / "contribute" / "sources.md").read_text(),
+        },
+    )
+    taxonomy = load_taxonomy()
+    docs, _ = parse_documents(docs_dir, taxonomy)
+    site = tmp_path / "site"
+    build_site(
+        mkdocs_config=MKDOCS,
+        docs_dir=docs_dir,
+        site_dir=site,
+        docs=docs,
+        taxonomy=taxonomy,
+        related={},
+        inputs_hash="stamp",
+    )
+
+    page = (site / "briefs" / "gvi" / "index.html").read_text(encoding="utf-8")
+    assert re.search(
+        r'\(<a class="kb-cite" href="#source-1"[^>]*>Braga, Weisburd &amp; '
+        r"Turchan, 2018</a>\)",
+        page,
+    )
+    assert re.search(r'<a class="kb-cite" href="#source-2"[^>]*>Kennedy \(2011\)</a>', page)
+    entry = re.search(r'<li id="source-1">(.*?)</li>', page, re.DOTALL).group(1)
+    assert re.search(
+        r'<a href="https://doi\.org/10\.1111/1745-9133\.12353" '
+        r'class="kb-source-link kb-external">',
+        entry,
+    )
+    assert "DOI 10.1111/1745-9133.12353" in entry
+    pdf_free = re.search(r'<li id="source-2">(.*?)</li>', page, re.DOTALL).group(1)
+    assert 'href="https://example.org/dont-shoot"' in pdf_free and "PDF" not in pdf_free
+    box = page.split('id="evidence-rating"')[1].split("</p>")[0]
+    assert (
+        'Rating\'s source: <a href="https://doi.org/10.1111/1745-9133.12353"' in box
+        and "Focused deterrence strategies and crime control</a>" in box
+    )
+    # headings are never linked, even when they read like a citation
+    assert '<h2 id="how-it-works">How it works' in page
+
+    index = (site / "contribute" / "sources" / "index.html").read_text(encoding="utf-8")
+    works = re.findall(r'<li id="work-\d+">(.*?)</li>', index, re.DOTALL)
+    assert len(works) == 2  # each work once, though two briefs cite both
+    assert "Focused deterrence strategies and crime control" in works[0] + works[1]
+    for work in works:
+        assert "Cited by 2:" in work
+        assert 'href="../../briefs/gvi/#source-' in work
+        assert 'href="../../briefs/other/#source-' in work
+
+
+def test_every_citation_link_on_the_real_site_lands_on_an_entry_that_opens(real_env):
+    settings, _, _ = real_env
+    linked = 0
+    for path in sorted((DOCS / "briefs").glob("*.md")):
+        if path.stem == "index":
+            continue
+        page = html(settings, f"briefs/{path.stem}")
+        for target in set(re.findall(r'class="kb-cite" href="#(source-\d+)"', page)):
+            entry = re.search(rf'<li id="{target}">(.*?)</li>', page, re.DOTALL)
+            assert entry, f"{path.stem}: #{target} has no entry"
+            assert re.search(r'href="https?://', entry.group(1)), f"{path.stem}: #{target}"
+            linked += 1
+    assert linked >= 20
+    index = html(settings, "contribute/sources")
+    counts = [int(n) for n in re.findall(r"Cited by (\d+):", index)]
+    assert counts and counts == sorted(counts, reverse=True) and counts[0] >= 3

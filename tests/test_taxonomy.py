@@ -23,18 +23,26 @@ NEW_AREA = """      - slug: victim-services
 
 def test_the_taxonomy_has_the_program_vocabulary():
     t = load_taxonomy()
-    assert t.area_slugs == ["federal-partnerships", "crime-analysis", "technology",
-                            "gun-violence", "criminal-justice-collaboration",
-                            "community-engagement", "investigations", "constitutional-policing"]
-    assert t.rating_slugs == ["effective", "promising", "mixed", "inconclusive", "ineffective",
-                              "not-rated"]
+    assert t.area_slugs == [
+        "federal-partnerships",
+        "crime-analysis",
+        "technology",
+        "gun-violence",
+        "criminal-justice-collaboration",
+        "community-engagement",
+        "investigations",
+        "constitutional-policing",
+    ]
+    assert t.rating_slugs == ["effective", "promising", "mixed", "inconclusive", "ineffective", "not-rated"]
     assert t.component_slugs == ["ojp", "eousa", "ovw", "cops", "atf", "fbi", "dea", "usms"]
     # The 26 sites of the September 2018 fact sheet stay exactly as it lists them.
     fact_sheet = [s for s in t.sites if any(e.source == "fact-sheet-2018" for e in s.engagements)]
     assert len(fact_sheet) == 26
     kc = next(s for s in t.sites if s.slug == "kansas-city-mo")
-    assert [(e.cohort, e.approach) for e in kc.engagements] == [("2017", "diagnostic"),
-                                                               ("2018", "operations")]
+    assert [(e.cohort, e.approach) for e in kc.engagements] == [
+        ("2017", "diagnostic"),
+        ("2018", "operations"),
+    ]
     operations = [s for s in fact_sheet if any(e.approach == "operations" for e in s.engagements)]
     assert len(operations) == 17
 
@@ -46,16 +54,18 @@ def test_a_new_area_needs_only_the_taxonomy_file(tmp_path):
     text = taxonomy.read_text()
     marker = "\n    document_types:"
     taxonomy.write_text(text.replace(marker, "\n" + NEW_AREA.rstrip("\n") + marker, 1))
-    brief = brief_text("Survivor support", ("victim-services", "community-engagement"),
-                       what="Advocates who support survivors of shootings build trust.")
+    brief = brief_text(
+        "Survivor support",
+        ("victim-services", "community-engagement"),
+        what="Advocates who support survivors of shootings build trust.",
+    )
     (repo / "docs" / "briefs" / "survivor-support.md").write_text(
-        brief.replace("- [Other](other.md)", "- [Procedural justice](procedural-justice.md)"))
-    env = {**os.environ, "PYTHONPATH": str(repo), "NO_MKDOCS_2_WARNING": "1",
-           "HF_HUB_OFFLINE": "1"}
+        brief.replace("- [Other](other.md)", "- [Procedural justice](procedural-justice.md)")
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo), "NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1"}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True,
-                              text=True)
+        return subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True)
 
     # validation accepts it
     check = run("-m", "kb.cli", "check")
@@ -66,15 +76,30 @@ def test_a_new_area_needs_only_the_taxonomy_file(tmp_path):
     page = (repo / "site" / "briefs" / "survivor-support" / "index.html").read_text()
     assert "Victim services" in page
     # the index and the search filter accept it (a small docs tree keeps this fast)
-    small = write_tree(tmp_path / "small", {
-        "briefs/survivor-support.md": brief.replace("- [Other](other.md)", ""),
-        "briefs/other.md": brief_text("Hot spots", ("crime-analysis",)).replace(
-            "- [Other](other.md)", ""),
-    })
+    small = write_tree(
+        tmp_path / "small",
+        {
+            "briefs/survivor-support.md": brief.replace("- [Other](other.md)", ""),
+            "briefs/other.md": brief_text("Hot spots", ("crime-analysis",)).replace(
+                "- [Other](other.md)", ""
+            ),
+        },
+    )
     index = run("-m", "kb.cli", "index", "--docs", str(small), "--index", str(tmp_path / "ix"))
     assert index.returncode == 0, index.stderr[-3000:]
-    found = run("-m", "kb.cli", "search", "survivors", "--area", "victim-services",
-                "--json", "--docs", str(small), "--index", str(tmp_path / "ix"))
+    found = run(
+        "-m",
+        "kb.cli",
+        "search",
+        "survivors",
+        "--area",
+        "victim-services",
+        "--json",
+        "--docs",
+        str(small),
+        "--index",
+        str(tmp_path / "ix"),
+    )
     assert found.returncode == 0, found.stderr[-3000:]
     results = json.loads(found.stdout)["results"]
     assert [r["id"] for r in results] == ["briefs/survivor-support"]

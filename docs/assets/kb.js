@@ -36,11 +36,16 @@
     this.areaNames = {};
     var self = this;
     this.taxonomy.core_areas.forEach(function (a) { self.areaNames[a.slug] = a.name; });
+    this.typeNames = {};
+    this.taxonomy.document_types.forEach(function (t) { self.typeNames[t.slug] = t.name; });
     this.form = document.getElementById("kb-search-form");
     this.input = document.getElementById("kb-q");
+    // The filter controls come from the taxonomy's `filters` schema (rendered by search.html):
+    // chip groups and selects, each naming its API parameter in data-filter.
+    this.params_ = (this.taxonomy.filters || []).filter(function (f) { return f.control !== "none"; })
+      .map(function (f) { return f.param; });
+    this.controls = Array.prototype.slice.call(root.querySelectorAll("[data-filter]"));
     this.chips = document.getElementById("kb-area-chips");
-    this.typeSel = document.getElementById("kb-type");
-    this.evidenceSel = document.getElementById("kb-evidence");
     this.status = document.getElementById("kb-status");
     this.notice = document.getElementById("kb-notice");
     this.suggest = document.getElementById("kb-suggest");
@@ -58,9 +63,7 @@
 
   SearchPage.prototype.setupControls = function () {
     var self = this;
-    this.typeNames = {};
-    this.taxonomy.document_types.forEach(function (t) { self.typeNames[t.slug] = t.name; });
-    this.chips.querySelectorAll(".kb-chip").forEach(function (chip) {
+    this.root.querySelectorAll(".kb-chips[data-filter] .kb-chip").forEach(function (chip) {
       chip.addEventListener("click", function () {
         chip.setAttribute("aria-pressed", chip.getAttribute("aria-pressed") === "true" ? "false" : "true");
         self.submit();
@@ -71,8 +74,9 @@
       this.filters.removeAttribute("open");
     }
     this.form.addEventListener("submit", function (ev) { ev.preventDefault(); self.submit(); });
-    this.typeSel.addEventListener("change", function () { self.submit(); });
-    this.evidenceSel.addEventListener("change", function () { self.submit(); });
+    this.controls.forEach(function (c) {
+      if (c.tagName === "SELECT") c.addEventListener("change", function () { self.submit(); });
+    });
     this.more.addEventListener("click", function () { self.loadMore(); });
     window.addEventListener("popstate", function () {
       // Material's instant navigation may have swapped this page out; only a live page listens.
@@ -80,20 +84,29 @@
     });
   };
 
+  // The form's state: the words, and each filter's chosen values ({param: [values]}).
   SearchPage.prototype.state = function () {
-    var areas = [];
-    this.chips.querySelectorAll(".kb-chip[aria-pressed=true]").forEach(function (c) {
-      areas.push(c.getAttribute("data-area"));
+    var filters = {};
+    this.controls.forEach(function (c) {
+      var param = c.getAttribute("data-filter");
+      var values = c.tagName === "SELECT" ? (c.value ? [c.value] : []) :
+        Array.prototype.map.call(c.querySelectorAll(".kb-chip[aria-pressed=true]"),
+          function (chip) { return chip.getAttribute("data-value"); });
+      filters[param] = (filters[param] || []).concat(values);
     });
-    return { q: this.input.value.trim(), areas: areas, type: this.typeSel.value, evidence: this.evidenceSel.value };
+    return { q: this.input.value.trim(), filters: filters, areas: filters.area || [] };
+  };
+
+  SearchPage.prototype.filtered = function (s) {
+    return this.params_.some(function (k) { return (s.filters[k] || []).length > 0; });
   };
 
   SearchPage.prototype.params = function (s) {
     var p = new URLSearchParams();
     if (s.q) p.set("q", s.q);
-    s.areas.forEach(function (a) { p.append("area", a); });
-    if (s.type) p.set("type", s.type);
-    if (s.evidence) p.set("evidence", s.evidence);
+    this.params_.forEach(function (k) {
+      (s.filters[k] || []).forEach(function (v) { p.append(k, v); });
+    });
     return p;
   };
 
@@ -110,13 +123,17 @@
   // URL → form → results (page load, shared links, back/forward).
   SearchPage.prototype.fromUrl = function () {
     var p = new URLSearchParams(window.location.search);
-    var areas = p.getAll("area");
     this.input.value = p.get("q") || "";
-    this.chips.querySelectorAll(".kb-chip").forEach(function (c) {
-      c.setAttribute("aria-pressed", areas.indexOf(c.getAttribute("data-area")) >= 0 ? "true" : "false");
+    this.controls.forEach(function (c) {
+      var wanted = p.getAll(c.getAttribute("data-filter"));
+      if (c.tagName === "SELECT") {
+        c.value = wanted[0] || "";
+      } else {
+        c.querySelectorAll(".kb-chip").forEach(function (chip) {
+          chip.setAttribute("aria-pressed", wanted.indexOf(chip.getAttribute("data-value")) >= 0 ? "true" : "false");
+        });
+      }
     });
-    this.typeSel.value = p.get("type") || "";
-    this.evidenceSel.value = p.get("evidence") || "";
     this.run(this.state());
   };
 
@@ -160,7 +177,14 @@
     var p = this.params(s);
     p.set("k", String(PAGE_SIZE));
     if (offset) p.set("offset", String(offset));
-    return fetch(this.api + "?" + p.toString(), { headers: { Accept: "application/json" } });
+    var url = this.api + "?" + p.toString();
+    // The search page's head started this very request while the page loaded: take it, once.
+    var early = window.kbEarlySearch;
+    if (early && early.url === url) {
+      window.kbEarlySearch = null;
+      return early.response;
+    }
+    return fetch(url, { headers: { Accept: "application/json" } });
   };
 
   // "More results": the next page of the same search, appended.
@@ -214,18 +238,23 @@
   SearchPage.prototype.render = function (s, body) {
     var self = this;
     this.clear();
-    var counts = (body.facets && body.facets.core_areas) || {};
-    this.chips.querySelectorAll(".kb-chip").forEach(function (c) {
-      var n = counts[c.getAttribute("data-area")];
-      c.querySelector(".kb-chip-count").textContent = n ? " (" + n + ")" : "";
-    });
-    // The type select doubles as the type facet: each option shows its count.
-    var typeCounts = (body.facets && body.facets.type) || {};
-    var typeNames = this.typeNames;
-    Array.prototype.forEach.call(this.typeSel.options, function (o) {
-      if (!o.value) return;
-      var n = typeCounts[o.value];
-      o.textContent = typeNames[o.value] + (n ? " (" + n + ")" : "");
+    // Each counted filter shows its facet: a count on every chip, or in every option.
+    this.controls.forEach(function (c) {
+      var key = c.getAttribute("data-facet");
+      if (!key) return;
+      var counts = (body.facets && body.facets[key]) || {};
+      if (c.tagName === "SELECT") {
+        Array.prototype.forEach.call(c.options, function (o) {
+          if (!o.value) return;
+          var n = counts[o.value];
+          o.textContent = o.getAttribute("data-name") + (n ? " (" + n + ")" : "");
+        });
+      } else {
+        c.querySelectorAll(".kb-chip").forEach(function (chip) {
+          var n = counts[chip.getAttribute("data-value")];
+          chip.querySelector(".kb-chip-count").textContent = n ? " (" + n + ")" : "";
+        });
+      }
     });
     var suggested = (body.query_areas || []).filter(function (a) { return s.areas.indexOf(a) < 0; });
     if (suggested.length && !s.areas.length) {
@@ -265,7 +294,7 @@
     if (body.match === "none") {
       this.suggest.hidden = true;
       this.browse.hidden = false;
-      this.status.textContent = "No matches" + (s.areas.length || s.type || s.evidence ? " with these filters" : "") +
+      this.status.textContent = "No matches" + (this.filtered(s) ? " with these filters" : "") +
         ". Try other words, or browse by core area below.";
     } else {
       this.status.textContent = n
@@ -290,7 +319,7 @@
       var rating = this.taxonomy.evidence_ratings.filter(function (r) { return r.slug === hit.evidence; })[0];
       meta.appendChild(el("span", { "class": "kb-evidence kb-evidence--" + hit.evidence }, "Evidence: " + (rating ? rating.name : hit.evidence)));
     }
-    var nav = el("nav", { "class": "md-tags kb-areas", "aria-label": "Core areas of " + hit.title });
+    var nav = el("span", { "class": "md-tags kb-areas" });
     var self = this;
     (hit.core_areas || []).forEach(function (slug) {
       nav.appendChild(el("a", { "class": "md-tag kb-area", href: ROOT + "areas/" + slug + "/" }, self.areaNames[slug] || slug));
@@ -475,7 +504,11 @@
   }
 
   function init() {
-    highlightFromUrl();
+    var article = document.querySelector("article.md-content__inner");
+    if (article && !article.__kb) {
+      article.__kb = true;
+      highlightFromUrl();
+    }
     var root = document.getElementById("kb-search");
     if (root && !root.__kb) {
       root.__kb = new SearchPage(root);
@@ -483,11 +516,13 @@
     }
   }
 
+  // This script runs at the end of the body, so the page it works on is already parsed: start
+  // now rather than at DOMContentLoaded. Material's instant navigation later swaps other pages
+  // in place and announces each on document$; init skips what it has already set up.
+  init();
   if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(init);  // Material's instant navigation swaps pages in place
+    window.document$.subscribe(init);
   } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
   }
 })();

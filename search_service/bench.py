@@ -1,5 +1,8 @@
 """``kb bench``: speed figures on the real content, against a real server over HTTP.
 
+It lives with the service because it starts one (kb never imports the service: the ``kb``
+command reaches this module through the ``kb.service`` entry point).
+
 Measures: single-client latency (p50/p95/p99) for distinct and for repeated queries; throughput
 and errors at 4 and 16 concurrent clients; a full index build (seconds, chunks/s); an incremental
 re-index after editing one brief (in-process and as a ``kb index`` run); cold start to ready;
@@ -20,31 +23,39 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kb.embedding import SentenceTransformerEmbedder
 from kb.errors import KBError
 from kb.evaluation import DEFAULT_GOLDEN, load_golden
-from kb.settings import Settings
+from kb.index import current_version, read_manifest
+from kb.workflow import embedder_for, update_index, update_site
 from search_service.process import ServerProcess
+from search_service.settings import ServiceSettings
 
 _PREFIXES = ["", "how to ", "what works for ", "evidence on ", "first steps for "]
 # Suffixes multiply the distinct queries, so throughput runs never hit the query cache.
-_SUFFIXES = ["", " in our city", " for a small department", " with federal partners",
-             " on a tight budget", " with community support", " for analysts", " for prosecutors"]
+_SUFFIXES = [
+    "",
+    " in our city",
+    " for a small department",
+    " with federal partners",
+    " on a tight budget",
+    " with community support",
+    " for analysts",
+    " for prosecutors",
+]
 
 
-def run_bench(settings: Settings, *, quick: bool = False) -> dict[str, Any]:
+def run_bench(settings: ServiceSettings, *, quick: bool = False) -> dict[str, Any]:
     import httpx
 
-    from kb.workflow import update_index, update_site
-
-    embedder = SentenceTransformerEmbedder(settings.model)
-    update_index(settings, embedder=embedder)
+    update_index(settings, embedder=embedder_for(settings, threads=os.cpu_count()))
     update_site(settings)
     figures: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     queries = _distinct_queries()
+    figures["encode_one_query_ms"] = _encoders(settings, queries[: 200 if quick else 400])
     with ServerProcess(settings) as server:
         url, proc = server.url, server.proc
-        figures["cold_start_to_ready_s"] = round(server.cold_start_s, 2)
+        assert proc is not None  # started by the with statement
+        figures["cold_start_to_ready_s"] = round(server.cold_start_s or 0.0, 2)
         with httpx.Client(base_url=url, timeout=30) as client:
             for q in queries[:5]:  # warm the connection and the code paths, not the cache
                 client.get("/api/search", params={"q": q + " warm"})
@@ -55,37 +66,90 @@ def run_bench(settings: Settings, *, quick: bool = False) -> dict[str, Any]:
         for clients in (4, 16):
             # each run takes queries the server has not seen: every request embeds its query
             figures[f"throughput_{clients}_clients"] = _throughput(
-                url, unseen, clients, seconds=3 if quick else 10)
-            unseen = unseen[figures[f"throughput_{clients}_clients"]["requests"]:]
+                url, unseen, clients, seconds=3 if quick else 10
+            )
+            unseen = unseen[figures[f"throughput_{clients}_clients"]["requests"] :]
         figures["server_peak_rss_mb"] = _peak_rss_mb(proc.pid)
     figures.update(_builds(settings, quick=quick))
     return figures
 
 
 def format_table(f: dict[str, Any]) -> str:
-    rows = [("cold start to ready", f"{f['cold_start_to_ready_s']} s")]
+    enc = f["encode_one_query_ms"]
+    rows = [
+        (
+            "encode one query (in process)",
+            " · ".join(f"{name} p50 {e['p50']} ms" for name, e in enc.items() if isinstance(e, dict))
+            + f" · ONNX {enc['speedup']}x faster; the server uses {enc['served']}",
+        ),
+        ("cold start to ready", f"{f['cold_start_to_ready_s']} s"),
+    ]
     for kind in ("distinct", "repeated"):
         lat = f[f"latency_{kind}_ms"]
-        rows.append((f"latency, 1 client, {kind} queries",
-                     f"p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms "
-                     f"(n={lat['n']})"))
+        rows.append(
+            (
+                f"latency, 1 client, {kind} queries",
+                f"p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms (n={lat['n']})",
+            )
+        )
     for clients in (4, 16):
         t = f[f"throughput_{clients}_clients"]
-        rows.append((f"throughput, {clients} clients",
-                     f"{t['qps']} queries/s · {t['errors']} errors · p50 {t['p50_ms']} ms · "
-                     f"p99 {t['p99_ms']} ms (n={t['requests']})"))
+        rows.append(
+            (
+                f"throughput, {clients} clients",
+                f"{t['qps']} queries/s · {t['errors']} errors · p50 {t['p50_ms']} ms · "
+                f"p99 {t['p99_ms']} ms (n={t['requests']})",
+            )
+        )
     b = f["full_build"]
-    rows.append(("full index build", f"{b['seconds']} s · {b['chunks']} chunks · "
-                                     f"{b['chunks_per_s']} chunks/s · peak {b['peak_rss_mb']} MB"))
+    rows.append(
+        (
+            "full index build",
+            f"{b['seconds']} s · {b['chunks']} chunks · "
+            f"{b['chunks_per_s']} chunks/s · peak {b['peak_rss_mb']} MB",
+        )
+    )
     inc = f["incremental_reindex"]
-    rows.append(("edit one brief → searchable (kb serve)",
-                 f"{inc['serve_edit_to_searchable_s']} s end to end"))
-    rows.append(("'kb index' after editing one brief",
-                 f"{inc['kb_index_command_s']} s ({inc['embedded']} chunk embedded; a new process, "
-                 "model load included)"))
+    rows.append(
+        ("edit one brief → searchable (kb serve)", f"{inc['serve_edit_to_searchable_s']} s end to end")
+    )
+    rows.append(
+        (
+            "'kb index' after editing one brief",
+            f"{inc['kb_index_command_s']} s ({inc['embedded']} chunk embedded; a new process, "
+            "model load included)",
+        )
+    )
     rows.append(("server peak memory", f"{f['server_peak_rss_mb']} MB"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _encoders(settings: ServiceSettings, queries: list[str]) -> dict[str, Any]:
+    """One query at a time through each encoder, side by side, one thread each (as the server
+    runs them): the cost every uncached request pays."""
+    from kb.embedding import SentenceTransformerEmbedder
+
+    torch_encoder = SentenceTransformerEmbedder(settings.model)
+    torch_encoder.embed(["warm up"])
+    import torch
+
+    torch.set_num_threads(1)
+    out: dict[str, Any] = {}
+    for name, encoder in (
+        ("onnx-fp32", embedder_for(settings.model_copy(update={"embedder": "onnx"}), threads=1)),
+        ("torch", torch_encoder),
+    ):
+        encoder.embed(["warm up"])
+        ms = []
+        for q in queries:
+            started = time.perf_counter()
+            encoder.embed([q])
+            ms.append((time.perf_counter() - started) * 1000)
+        out[name] = _percentiles(ms)
+    out["speedup"] = round(out["torch"]["p50"] / out["onnx-fp32"]["p50"], 2)
+    out["served"] = embedder_for(settings, threads=1).backend
+    return out
 
 
 def _distinct_queries() -> list[str]:
@@ -95,8 +159,13 @@ def _distinct_queries() -> list[str]:
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
     qs = statistics.quantiles(ms, n=100, method="inclusive")
-    return {"p50": round(qs[49], 2), "p95": round(qs[94], 2), "p99": round(qs[98], 2),
-            "mean": round(statistics.fmean(ms), 2), "n": len(ms)}
+    return {
+        "p50": round(qs[49], 2),
+        "p95": round(qs[94], 2),
+        "p99": round(qs[98], 2),
+        "mean": round(statistics.fmean(ms), 2),
+        "n": len(ms),
+    }
 
 
 def _latency(client, queries: list[str]) -> dict[str, float]:
@@ -145,34 +214,58 @@ def _throughput(url: str, queries: list[str], clients: int, seconds: float) -> d
         t.join()
     wall = time.perf_counter() - started
     p = _percentiles(ms)
-    return {"qps": round(len(ms) / wall, 1), "errors": errors, "requests": len(ms),
-            "p50_ms": p["p50"], "p99_ms": p["p99"]}
+    return {
+        "qps": round(len(ms) / wall, 1),
+        "errors": errors,
+        "requests": len(ms),
+        "p50_ms": p["p50"],
+        "p99_ms": p["p99"],
+    }
 
 
-def _builds(settings: Settings, *, quick: bool) -> dict[str, Any]:
+def _builds(settings: ServiceSettings, *, quick: bool) -> dict[str, Any]:
     """A full build from scratch, then an edit to one brief and an incremental re-index."""
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         docs = Path(tmp) / "docs"
         shutil.copytree(settings.docs_dir, docs)
         index = Path(tmp) / "index"
-        env = {**os.environ, "KB_DOCS_DIR": str(docs), "KB_INDEX_DIR": str(index),
-               "KB_MKDOCS_CONFIG": str(settings.mkdocs_config.resolve()), "HF_HUB_OFFLINE": "1"}
+        env = {
+            **os.environ,
+            **settings.model_copy(update={"docs_dir": docs, "index_dir": index}).as_env(),
+            "HF_HUB_OFFLINE": "1",
+        }
         full = _timed_child([sys.executable, "-m", "kb.cli", "index", "--force"], env)
-        chunks = int(_read_manifest(index)["chunk_count"])
+        chunks = read_manifest(index / "versions" / str(current_version(index))).chunk_count
         brief = sorted((docs / "briefs").glob("*.md"))[1]
         text = brief.read_text(encoding="utf-8")
-        brief.write_text(text.replace("## Common pitfalls\n", "## Common pitfalls\n\nA bench "
-                                      "edit to one section.\n", 1), encoding="utf-8")
+        brief.write_text(
+            text.replace("## Common pitfalls\n", "## Common pitfalls\n\nA bench edit to one section.\n", 1),
+            encoding="utf-8",
+        )
         command = _timed_child([sys.executable, "-m", "kb.cli", "index"], env)
-        embedded = int(re.search(r"\((\d+) embedded", command["stdout"]).group(1))
+        counted = re.search(r"\((\d+) embedded", command["stdout"])
+        if counted is None:
+            raise KBError(f"'kb index' did not report what it embedded: {command['stdout']!r}")
+        embedded = int(counted.group(1))
         site = Path(tmp) / "site"
         shutil.copytree(settings.site_dir, site)
-        served = Settings(docs_dir=docs, index_dir=index, site_dir=site,
-                          mkdocs_config=settings.mkdocs_config, watch=True, reload_interval=0.2)
+        served = settings.model_copy(
+            update={
+                "docs_dir": docs,
+                "index_dir": index,
+                "site_dir": site,
+                "watch": True,
+                "reload_interval": 0.2,
+            }
+        )
         with ServerProcess(served) as server:
             started = time.perf_counter()
-            brief.write_text(text.replace("## Common pitfalls\n", "## Common pitfalls\n\n"
-                                          "Quokka review of every case.\n", 1), encoding="utf-8")
+            brief.write_text(
+                text.replace(
+                    "## Common pitfalls\n", "## Common pitfalls\n\nQuokka review of every case.\n", 1
+                ),
+                encoding="utf-8",
+            )
             while True:
                 hits = server.search(q="quokka review", k=1)
                 if hits and "Quokka" in hits[0]["snippet"]:
@@ -182,12 +275,17 @@ def _builds(settings: Settings, *, quick: bool) -> dict[str, Any]:
                 time.sleep(0.05)
             edit_to_searchable = time.perf_counter() - started
     return {
-        "full_build": {"seconds": round(full["seconds"], 1), "chunks": chunks,
-                       "chunks_per_s": round(chunks / full["seconds"], 1),
-                       "peak_rss_mb": full["peak_rss_mb"]},
-        "incremental_reindex": {"serve_edit_to_searchable_s": round(edit_to_searchable, 2),
-                                "kb_index_command_s": round(command["seconds"], 2),
-                                "embedded": embedded},
+        "full_build": {
+            "seconds": round(full["seconds"], 1),
+            "chunks": chunks,
+            "chunks_per_s": round(chunks / full["seconds"], 1),
+            "peak_rss_mb": full["peak_rss_mb"],
+        },
+        "incremental_reindex": {
+            "serve_edit_to_searchable_s": round(edit_to_searchable, 2),
+            "kb_index_command_s": round(command["seconds"], 2),
+            "embedded": embedded,
+        },
     }
 
 
@@ -201,15 +299,7 @@ def _timed_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
     if proc.returncode != 0:
         raise KBError(f"{' '.join(cmd[:4])} failed: {proc.stderr[-1500:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "stdout": proc.stdout, "peak_rss_mb": round(max(peak, before)
-                                                                           / 1024, 1)}
-
-
-def _read_manifest(index: Path) -> dict[str, Any]:
-    import json
-
-    version = (index / "CURRENT").read_text().strip()
-    return json.loads((index / "versions" / version / "manifest.json").read_text())
+    return {"seconds": seconds, "stdout": proc.stdout, "peak_rss_mb": round(max(peak, before) / 1024, 1)}
 
 
 def _peak_rss_mb(pid: int) -> float:

@@ -1,0 +1,17 @@
+"""The service's own settings: kb's settings plus what only a running server needs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kb.settings import Settings
+
+
+class ServiceSettings(Settings):
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API (default: same origin)"
+    )
+    watch: bool = Field(
+        False, description="Rebuild the index and site when the docs change (kb serve sets it)"
+    )
+    reload_interval: float = Field(2.0, ge=0.1, description="Seconds between checks for a newly built index")
