@@ -69,10 +69,11 @@ class LexicalIndex:
     @staticmethod
     @lru_cache(maxsize=4096)
     def _terms(query: str) -> list[str]:
-        # A query is read twice (scores and covering) and often again (paging, repeats).
-        return bm25s.tokenize(
-            [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-        )[0]
+        """The query's terms as bm25s.tokenize reads them at build time (its word pattern, lower
+        case, English stopwords, Snowball stems), without its per-call progress machinery. A
+        query is read twice (scores and covering) and often again (paging, repeats)."""
+        words = [w for w in _WORD.findall(query.lower()) if w not in bm25s.stopwords.STOPWORDS_EN]
+        return list(_stemmer().stemWords(words))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros where no query term occurs)."""

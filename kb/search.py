@@ -507,10 +507,14 @@ class Searcher:
     def _facets(self, query: Query, matching: np.ndarray) -> dict[str, dict[str, int]]:
         # Each facet counts with every filter but its own, so a chip shows what clicking it gives.
         out: dict[str, dict[str, int]] = {}
+        docs = np.flatnonzero(matching)  # the answer: counting costs what it holds
         for f in self.facets:
             if not f.counted:
                 continue
-            counts = self._values[f.param][matching & self._doc_mask(query.filters, skip=f.param)].sum(axis=0)
+            within = docs
+            if any(p != f.param for p in query.filters):
+                within = docs[self._doc_mask(query.filters, skip=f.param)[docs]]
+            counts = np.count_nonzero(self._values[f.param][within], axis=0)
             present = [(f.values[i], int(counts[i])) for i in np.flatnonzero(counts)]
             out[f.key] = dict(sorted(present, key=lambda kv: (-kv[1], kv[0])))
         return out

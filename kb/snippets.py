@@ -16,14 +16,19 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s")
 
 
 @lru_cache(maxsize=8192)
-def _read(text: str) -> tuple[list[str], list[int], list[str], list[int]]:
-    """A section's tokens, the positions of its words, their stems and the words that start a
-    sentence: the same for every query, so worked out once per section."""
-    tokens = _TOKEN.findall(" ".join(text.split()))
-    word_pos = [i for i, t in enumerate(tokens) if t[:1].isalnum() or t[:1] == "_"]
-    stems = [stem(tokens[i]) for i in word_pos]
-    starts = [n for n in range(1, len(word_pos)) if _SENTENCE_END.search(tokens[word_pos[n] - 1])]
-    return tokens, word_pos, stems, starts
+def _read(text: str) -> tuple[list[str], list[int], list[str], list[int], list[str | None]]:
+    """A section's tokens (HTML-escaped), the positions of its words, their stems, the words
+    that start a sentence and each token's stem (None between words): the same for every query,
+    so worked out once per section."""
+    raw = _TOKEN.findall(" ".join(text.split()))
+    word_pos = [i for i, t in enumerate(raw) if t[:1].isalnum() or t[:1] == "_"]
+    stems = [stem(raw[i]) for i in word_pos]
+    starts = [n for n in range(1, len(word_pos)) if _SENTENCE_END.search(raw[word_pos[n] - 1])]
+    token_stems: list[str | None] = [None] * len(raw)
+    for n, i in enumerate(word_pos):
+        token_stems[i] = stems[n]
+    escaped = [html.escape(t, quote=False) for t in raw]
+    return escaped, word_pos, stems, starts, token_stems
 
 
 def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
@@ -34,7 +39,7 @@ def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
     the start of the section.
     """
     terms = stem_terms(query)
-    tokens, word_pos, stems, starts = _read(text)
+    tokens, word_pos, stems, starts, token_stems = _read(text)
     hits = [n for n, s in enumerate(stems) if s in terms]
     start = 0
     if hits:
@@ -57,14 +62,13 @@ def make_snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
         end = ahead[0]
     elif behind:
         end = behind[-1]
-    in_window = set(word_pos[start:end])
+    first_word, last_word = word_pos[start], word_pos[end - 1]
     out = []
     # A snippet that ends on a sentence boundary keeps the sentence's closing punctuation.
     last = word_pos[end] - 1 if end < len(word_pos) and end in starts else word_pos[end - 1]
-    for i in range(word_pos[start], last + 1):
-        escaped = html.escape(tokens[i], quote=False)
-        marked = i in in_window and stem(tokens[i]) in terms
-        out.append(f"<mark>{escaped}</mark>" if marked else escaped)
+    for i in range(first_word, last + 1):
+        marked = i <= last_word and token_stems[i] in terms
+        out.append(f"<mark>{tokens[i]}</mark>" if marked else tokens[i])
     prefix = "… " if start > 0 and start not in starts else ""
     suffix = " …" if end < len(word_pos) and end not in starts else ""
     return prefix + "".join(out).rstrip() + suffix

@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -48,6 +49,8 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _one_math_thread_per_request()
+        # Sync routes run in AnyIO's worker threads; this many at once, the rest wait.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         live = LiveIndex(settings, embedder or embedder_for(settings), taxonomy)
         app.state.live_index = live
         tasks = [asyncio.create_task(live.watch(settings.reload_interval))]
