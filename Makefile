@@ -33,7 +33,9 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: left to choose, pip pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# setuptools reminds every editable install of a flat layout that folders named like the
+	# packages shadow them; kb/ and search_service/ sit at the root on purpose (DESIGN.md).
+	PYTHONWARNINGS="ignore::UserWarning" $(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from kb.embedding import Embedder
 from kb.errors import KBError
@@ -19,6 +20,13 @@ log = logging.getLogger(__name__)
 
 
 class LiveIndex:
+    """The searcher being served, and the loop that swaps in each new version.
+
+    Nothing that goes wrong while loading a version ends the loop or stops the serving: any
+    exception (a corrupt file, a missing key, a full disk) is logged once with its cause, shown
+    in /readyz as "degraded", and retried with backoff; a server that starts on a version that
+    cannot be loaded serves the newest one that can."""
+
     def __init__(self, settings: ServiceSettings, embedder: Embedder, taxonomy: Taxonomy):
         self.settings = settings
         self.embedder = embedder
@@ -26,6 +34,7 @@ class LiveIndex:
         self.searcher: Searcher | None = None
         self.error: str | None = None
         self._lock = threading.Lock()
+        self._refused: dict[str, tuple[int, float]] = {}  # version -> (attempts, retry at)
 
     @property
     def version(self) -> str | None:
@@ -36,56 +45,121 @@ class LiveIndex:
         with self._lock:
             wanted = current_version(self.settings.index_dir)
             if wanted is None:
-                self.error = self.error or f"no index at {self.settings.index_dir} yet"
+                self.error = self.error or "no index yet; build one with 'kb index'"
                 return False
-            if wanted == self.version:
+            if wanted == self.version or not self._due(wanted):
                 return False
             try:
-                data = open_index(self.settings.index_dir, self.embedder, version=wanted)
-                searcher = Searcher(data, self.embedder, self.taxonomy, self.settings.rrf_k)
-                searcher.search(Query(q="warm up", k=1))  # loads the model before serving
-            except KBError as exc:
-                # Keep serving the previous version; say why the new one was refused.
-                self.error = str(exc)
-                log.error("index version %s not loaded: %s", wanted, exc)
+                searcher = self._open(wanted)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, keep serving and say so
+                self._refuse(wanted, exc)
+                if self.searcher is None:
+                    self._fall_back(wanted)
                 return False
             self.searcher, self.error = searcher, None
-            log.info("serving index version %s (%d chunks)", wanted, len(data.chunks))
+            self._refused.pop(wanted, None)
+            log.info("serving index version %s (%d chunks)", wanted, len(searcher.data.chunks))
             return True
 
     async def watch(self, interval: float) -> None:
         """Poll for a newly built version for as long as the app runs."""
         while True:
-            await asyncio.to_thread(self.refresh)
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # noqa: BLE001 - the loop outlives any single failure
+                log.exception("checking for a new index version failed")
             await asyncio.sleep(interval)
+
+    def _open(self, version: str) -> Searcher:
+        data = open_index(self.settings.index_dir, self.embedder, version=version)
+        searcher = Searcher(data, self.embedder, self.taxonomy, self.settings.rrf_k)
+        searcher.search(Query(q="warm up", k=1))  # loads the model and proves the files read
+        return searcher
+
+    def _due(self, version: str) -> bool:
+        return time.monotonic() >= self._refused.get(version, (0, 0.0))[1]
+
+    def _refuse(self, version: str, exc: Exception) -> None:
+        attempts = self._refused.get(version, (0, 0.0))[0] + 1
+        self._refused[version] = (attempts, time.monotonic() + _backoff(self.settings, attempts))
+        self.error = f"index version {version} could not be loaded: {describe(exc)}"
+        if attempts == 1:  # once per version, with the cause; retries are quiet
+            log.error("%s", self.error, exc_info=not isinstance(exc, KBError))
+
+    def _fall_back(self, refused: str) -> None:
+        """With nothing served yet, serve the newest version that opens."""
+        versions = self.settings.index_dir / "versions"
+        names = sorted(
+            (
+                p.name
+                for p in versions.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and p.name != refused
+            ),
+            reverse=True,
+        )
+        for name in names:
+            try:
+                self.searcher = self._open(name)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("older index version %s does not load either: %s", name, describe(exc))
+                continue
+            self.error = f"{self.error}; serving the older version {name} meanwhile"
+            log.warning("%s", self.error)
+            return
+
+
+def describe(exc: Exception) -> str:
+    """One plain line for /readyz and the log: kb's own errors say what to do; anything else is
+    named by its type."""
+    return str(exc) if isinstance(exc, KBError) else f"{type(exc).__name__}: {exc}"
+
+
+def _backoff(settings: ServiceSettings, attempts: int) -> float:
+    """Seconds before retrying a failure: doubling from the poll interval, at most 30 polls."""
+    interval = settings.reload_interval
+    return min(interval * 2 ** (attempts - 1), interval * 30)
 
 
 class DocsWatcher:
     """While `kb serve` runs, rebuild what an edit makes stale: the index first (the API serves
     it as soon as it is live), then the site. Uses the already-loaded model, so an edited brief
-    is searchable within seconds. Invalid content is reported and the old index kept."""
+    is searchable within seconds. Invalid content is reported and waits for the next edit; any
+    other failure (a full disk, say) is reported and retried with backoff."""
 
     def __init__(self, live: LiveIndex):
         self.live = live
         self._seen = document_hashes(live.settings.docs_dir)
+        self._attempts = 0
+        self._retry_at = 0.0
 
     def rebuild_if_changed(self) -> bool:
         from kb.workflow import update_index, update_site
 
         hashes = document_hashes(self.live.settings.docs_dir)
-        if hashes == self._seen:
+        if hashes == self._seen or time.monotonic() < self._retry_at:
             return False
-        self._seen = hashes
         try:
             update_index(self.live.settings, embedder=self.live.embedder)
             self.live.refresh()
             update_site(self.live.settings, searcher=self.live.searcher)
-        except KBError as exc:
+        except KBError as exc:  # the content itself: nothing to retry until it is edited again
+            self._seen, self._attempts = hashes, 0
             self.live.error = f"content changed but was not rebuilt: {exc}"
             log.error("%s", self.live.error)
+        except Exception as exc:  # noqa: BLE001 - anything else: keep serving, retry later
+            self._attempts += 1
+            self._retry_at = time.monotonic() + _backoff(self.live.settings, self._attempts)
+            self.live.error = f"content changed but the rebuild failed, retrying: {describe(exc)}"
+            if self._attempts == 1:
+                log.error("%s", self.live.error, exc_info=True)
+        else:
+            self._seen, self._attempts = hashes, 0
         return True
 
     async def watch(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(self.rebuild_if_changed)
+            try:
+                await asyncio.to_thread(self.rebuild_if_changed)
+            except Exception:  # noqa: BLE001 - the loop outlives any single failure
+                log.exception("checking the docs for edits failed")

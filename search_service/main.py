@@ -22,6 +22,7 @@ from kb.gaps import QueryLog, query_log_path
 from kb.taxonomy import load_taxonomy
 from kb.workflow import embedder_for
 from search_service.caching import HttpCaching
+from search_service.edges import HttpEdges
 from search_service.live_index import DocsWatcher, LiveIndex
 from search_service.routes import build_router
 from search_service.settings import ServiceSettings
@@ -84,6 +85,8 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
     # Level 6 compresses HTML, CSS, JS and JSON to about a fifth, at a third of level 9's cost.
     app.add_middleware(HttpCaching)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    # Outside compression: HEAD and OPTIONS on the API's routes, security headers on everything.
+    app.add_middleware(HttpEdges, routes=app.routes)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,9 +7,10 @@ import logging
 import sqlite3
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Query as Param
 from fastapi.responses import JSONResponse, Response
 
@@ -19,6 +20,7 @@ from kb.gaps import QueryLog
 from kb.search import MAX_K, Query, Searcher
 from kb.taxonomy import Taxonomy
 from search_service.deps import LiveIndexDep, QueryLogDep, SearcherDep
+from search_service.edges import NOT_FOUND_ROUTE, allowed_methods
 from search_service.schemas import (
     Area,
     ErrorResponse,
@@ -92,6 +94,32 @@ def build_router(taxonomy: Taxonomy) -> APIRouter:
         return _search(searcher, req, query_log)
 
     router.include_router(_static_routes)
+
+    @router.api_route(
+        "/api/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+        name=NOT_FOUND_ROUTE,
+    )
+    def api_not_found(request: Request) -> JSONResponse:
+        """Under /api/ the answer is JSON, never the site's HTML 404: a wrong method on a real
+        route is a 405 that lists the right ones; any other path a 404 that lists the API."""
+        methods = allowed_methods(request.app.routes, request.scope)
+        if methods:
+            allow = ", ".join(sorted(methods | {"OPTIONS"}))
+            return JSONResponse(
+                {"detail": f"{request.method} is not allowed here; use {allow}"},
+                status_code=405,
+                headers={"Allow": allow},
+            )
+        return JSONResponse(
+            {
+                "detail": f"no API endpoint at {request.url.path}; the API has "
+                "/api/search, /api/areas and /api/docs/{id}/related"
+            },
+            status_code=404,
+        )
+
     return router
 
 
@@ -142,15 +170,27 @@ def healthz() -> Health:
     "/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, summary="The index is loaded"
 )
 def readyz(live: LiveIndexDep):
+    """ "ready"; "degraded" (still 200) while an older good version serves and something needs
+    attention, said in `detail`; "loading" (503) until a version is served. The detail names
+    folders relative to the index, never by their place on the server's disk."""
     s = live.searcher
+    detail = _without_paths(live.error, live.settings.index_dir)
     if s is None:
-        body = Readiness(status="loading", detail=live.error)
+        body = Readiness(status="loading", detail=detail)
         return JSONResponse(body.model_dump(), status_code=503)
     return Readiness(
-        status="ready",
+        status="degraded" if detail else "ready",
         index_version=s.data.version,
         model=s.data.manifest.model.name,
         chunks=len(s.data.chunks),
         documents=len(s.doc_ids),
-        detail=live.error,
+        detail=detail,
     )
+
+
+def _without_paths(detail: str | None, index_dir: Path) -> str | None:
+    if detail is None:
+        return None
+    for form in {str(index_dir.resolve()), str(index_dir)}:
+        detail = detail.replace(form, "<index>")
+    return detail
