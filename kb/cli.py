@@ -6,6 +6,7 @@ Heavy modules (torch, FAISS, MkDocs) are imported inside the commands, so ``kb -
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -17,7 +18,24 @@ import typer
 from kb.errors import ContentError, KBError
 from kb.settings import Settings
 
+
+class _TranslatingGroup(typer.core.TyperGroup):
+    """The one edge where whatever a command lets escape becomes one line and exit 1: a full
+    disk, a read-only or forbidden folder, a missing file or model, any kb error. A traceback
+    tells a contributor nothing they can act on; these lines say what to do."""
+
+    # Any: the parameter's type is the click Context that typer vendors privately.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            raise _fail(describe_os_error(exc)) from None
+        except KBError as exc:
+            raise _fail(str(exc)) from None
+
+
 app = typer.Typer(
+    cls=_TranslatingGroup,
     help="The PSP Community of Practice knowledge base.",
     no_args_is_help=True,
     add_completion=False,
@@ -41,6 +59,25 @@ def _settings(docs: Path | None, index: Path | None, **more) -> Settings:
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
+
+
+_WHERE = "--docs, --index, --out or the KB_*_DIR settings"
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line: what happened to which file, and what to do about it."""
+    path = exc.filename if exc.filename is not None else exc.filename2
+    at = f" {path}" if path is not None else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full while writing{at}; free some space and run the command again"
+    if exc.errno == errno.EROFS:
+        return f"{path or 'the folder'} is on a read-only file system; point {_WHERE} at a writable folder"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"no permission to use{at}; fix its permissions or point {_WHERE} at another folder"
+    if exc.errno == errno.ENOENT:
+        return f"{path or 'a file'} does not exist; check {_WHERE} and KB_MODEL, then run the command again"
+    reason = (exc.strerror or str(exc)).replace("\n", " ")
+    return f"{reason}{':' + at if at else ''}; fix that and run the command again"
 
 
 @app.command("new")
@@ -115,11 +152,25 @@ def index_cmd(
     docs: DocsOpt = None,
     index: IndexOpt = None,
     force: Annotated[bool, typer.Option(help="Rebuild even when up to date")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Build nothing: check every version's files against its manifest, one line "
+            "per version; exit 1 when the live one is damaged",
+        ),
+    ] = False,
 ) -> None:
-    """Build or update the search index (only changed chunks are re-embedded), atomically."""
+    """Build or update the search index (only changed chunks are re-embedded), atomically.
+    A damaged live version is rebuilt, reusing the vectors whose files still check out."""
+    s = _settings(docs, index)
+    if verify:
+        if force:
+            raise typer.BadParameter("--verify builds nothing; leave out --force", param_hint="--verify")
+        _verify_index(s.index_dir)
+        return
     from kb.workflow import update_index
 
-    s = _settings(docs, index)
     try:
         report = update_index(s, force=force, progress=True)
     except KBError as exc:
@@ -127,11 +178,30 @@ def index_cmd(
     if report is None:
         typer.echo(f"index at {s.index_dir} is up to date")
     else:
+        if report.repaired:
+            typer.echo(f"repaired: the live {report.repaired}")
         typer.echo(
             f"indexed {report.documents} documents as {report.chunks} chunks "
             f"({report.embedded} embedded, {report.reused} reused) in "
             f"{report.seconds:.1f} s: version {report.version}"
         )
+
+
+def _verify_index(index_dir: Path) -> None:
+    from kb.index import verify_index
+
+    try:
+        checks = verify_index(index_dir)
+    except KBError as exc:
+        raise _fail(str(exc)) from None
+    for c in checks:
+        state = f"ok, {c.chunks} chunks" if c.problem is None else c.problem
+        typer.echo(f"{c.version}{' (live)' if c.live else ''}: {state}")
+    live = [c for c in checks if c.live]
+    if not live:
+        raise _fail(f"no version is live (no CURRENT in {index_dir}); 'kb index' builds one")
+    if live[0].problem is not None:
+        raise _fail(f"the live version {live[0].version} cannot be served as it is; 'kb index' rebuilds it")
 
 
 @app.command()

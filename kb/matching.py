@@ -60,6 +60,10 @@ def judge(
         return "weak" if covered else "none"
     if thresholds.needs_shared_word and not shares_a_word:
         return "none"
+    if not shares_a_word and best_dense < thresholds.weak_below:
+        # Not one word in common with the library and only a faint likeness in meaning:
+        # nonsense ("jjjj kkkk") lands here, a real question in other words does not.
+        return "none"
     if best_dense < thresholds.weak_below:
         return "weak"
     return "good"

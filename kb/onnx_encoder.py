@@ -30,7 +30,11 @@ from kb.errors import KBError
 from kb.settings import DEFAULT_MODEL
 
 Precision = Literal["fp32", "int8"]
-_BATCH = 32
+# One text per run, batches side by side on the cores: no padding, so faster here (fp32 102 vs
+# 72 texts/s with batches of 32; int8 241 vs 127), and for int8 a text's vector does not depend
+# on its neighbours (dynamic quantization scales a run by its own range: batched, kb eval moved
+# by 0.007 between two builds).
+_BATCH = 1
 
 
 class OnnxUnavailable(KBError):

@@ -196,6 +196,9 @@ def _build_site(
             strict=True,
             **where,
         )
+        if cfg["repo_url"]:
+            # "Edit this page" opens the file on the main branch (MkDocs would guess master).
+            cfg["edit_uri"] = "edit/main/docs/"
         cfg.extra["related"] = related
         cfg.extra["exchange_network"] = exchange_network(docs, taxonomy)
         cfg.extra["cited_works"] = cited_works_data(docs)

@@ -29,7 +29,8 @@ def embedder_for(settings: Settings, *, threads: int | None = None) -> Embedder:
 def update_index(
     settings: Settings, *, force: bool = False, progress: bool = False, embedder: Embedder | None = None
 ) -> BuildReport | None:
-    """Rebuild the index when the content changed (or ``force``); None when it was current."""
+    """Rebuild the index when the content changed, the live version is damaged (the report says
+    how, in ``repaired``) or ``force``; None when it was current."""
     # A build embeds batches: every core works on each one.
     embedder = embedder or embedder_for(settings, threads=os.cpu_count())
     taxonomy = load_taxonomy(settings.taxonomy)

@@ -6,11 +6,13 @@ command reaches this module through the ``kb.service`` entry point).
 Measures: single-client latency (p50/p95/p99) for distinct and for repeated queries; throughput
 and errors at 4 and 16 concurrent clients; a full index build (seconds, chunks/s); an incremental
 re-index after editing one brief (in-process and as a ``kb index`` run); cold start to ready;
-and peak memory of the server and of a full build.
+peak memory of the server and of a full build; and one client's latency while four others flood
+the server with bodies of the largest size it accepts, next to the same client's quiet latency.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -69,6 +71,7 @@ def run_bench(settings: ServiceSettings, *, quick: bool = False) -> dict[str, An
                 url, unseen, clients, seconds=3 if quick else 10
             )
             unseen = unseen[figures[f"throughput_{clients}_clients"]["requests"] :]
+        figures["flood"] = _flood(url, queries, settings.max_body_bytes, seconds=3 if quick else 10)
         figures["server_peak_rss_mb"] = _peak_rss_mb(proc.pid)
     figures.update(_builds(settings, quick=quick))
     return figures
@@ -101,12 +104,29 @@ def format_table(f: dict[str, Any]) -> str:
                 f"p99 {t['p99_ms']} ms (n={t['requests']})",
             )
         )
+    fl = f["flood"]
+    rows.append(
+        (
+            f"1 client while {fl['flooders']} flood {fl['body_bytes'] // 1024} KB bodies",
+            f"p50 {fl['flood_p50_ms']} ms vs {fl['quiet_p50_ms']} ms quiet ({fl['p50_ratio']}x) · "
+            f"p99 {fl['flood_p99_ms']} ms vs {fl['quiet_p99_ms']} ms · "
+            f"{fl['flood_requests']} flood requests, answered {fl['flood_statuses']}",
+        )
+    )
     b = f["full_build"]
     rows.append(
         (
             "full index build",
             f"{b['seconds']} s · {b['chunks']} chunks · "
             f"{b['chunks_per_s']} chunks/s · peak {b['peak_rss_mb']} MB",
+        )
+    )
+    sw = f["searching_while_editing"]
+    rows.append(
+        (
+            "1 client searching, quiet / while editing",
+            f"p50 {sw['quiet']['p50_ms']} / {sw['editing']['p50_ms']} ms · p99 {sw['quiet']['p99_ms']} / "
+            f"{sw['editing']['p99_ms']} ms ({sw['p99_ratio']}x)",
         )
     )
     inc = f["incremental_reindex"]
@@ -224,6 +244,88 @@ def _throughput(url: str, queries: list[str], clients: int, seconds: float) -> d
     }
 
 
+def _flood(
+    url: str, queries: list[str], body_bytes: int, seconds: float, flooders: int = 4
+) -> dict[str, Any]:
+    """One probe client's search latency, quiet and then while ``flooders`` threads post
+    bodies of exactly the largest accepted size (a q far too long: refused with 422 after
+    parsing, the most a body can cost). Probe queries are new to the server: each embeds.
+    The flood comes from another process, as other clients would: in this one, its threads
+    would hold the probe's own GIL and time the bench rather than the server."""
+    import multiprocessing
+
+    import httpx
+
+    probes = iter(f"{q} (probe {i})" for i, q in enumerate(queries * 4))
+
+    def probe(client: httpx.Client) -> list[float]:
+        ms = []
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            r = client.get("/api/search", params={"q": next(probes)})
+            ms.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 200:
+                raise KBError(f"a bench probe answered {r.status_code}: {r.text[:200]}")
+        return ms
+
+    spawn = multiprocessing.get_context("spawn")
+    done, results = spawn.Event(), spawn.Queue()
+    child = spawn.Process(target=_flood_clients, args=(url, body_bytes, flooders, done, results))
+    with httpx.Client(base_url=url, timeout=30) as client:
+        quiet = _percentiles(probe(client))
+        child.start()
+        try:
+            if not results.get(timeout=60) == "started":
+                raise KBError("the flood clients did not start")
+            flooded = _percentiles(probe(client))
+        finally:
+            done.set()
+        statuses: dict[str, int] = results.get(timeout=60)
+        child.join(30)
+    return {
+        "flooders": flooders,
+        "body_bytes": body_bytes,
+        "quiet_p50_ms": quiet["p50"],
+        "quiet_p99_ms": quiet["p99"],
+        "flood_p50_ms": flooded["p50"],
+        "flood_p99_ms": flooded["p99"],
+        "p50_ratio": round(flooded["p50"] / quiet["p50"], 2),
+        "probe_requests": quiet["n"] + flooded["n"],
+        "flood_requests": sum(statuses.values()),
+        "flood_statuses": dict(sorted(statuses.items())),
+    }
+
+
+def _flood_clients(url: str, body_bytes: int, flooders: int, done: Any, results: Any) -> None:
+    """In a child process: ``flooders`` threads posting maximal bodies until ``done``."""
+    import httpx
+
+    prefix, suffix = b'{"q": "', b'"}'
+    body = prefix + b"x" * (body_bytes - len(prefix) - len(suffix)) + suffix
+    lock = threading.Lock()
+    statuses: dict[str, int] = {}
+
+    def flood() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not done.is_set():
+                try:
+                    r = client.post("/api/search", content=body, headers={"Content-Type": "application/json"})
+                    status = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=flood) for _ in range(flooders)]
+    for t in threads:
+        t.start()
+    results.put("started")
+    for t in threads:
+        t.join()
+    results.put(statuses)
+
+
 def _builds(settings: ServiceSettings, *, quick: bool) -> dict[str, Any]:
     """A full build from scratch, then an edit to one brief and an incremental re-index."""
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
@@ -275,7 +377,9 @@ def _builds(settings: ServiceSettings, *, quick: bool) -> dict[str, Any]:
                     raise KBError("the edited brief did not become searchable within 120 s")
                 time.sleep(0.05)
             edit_to_searchable = time.perf_counter() - started
+            during_edits = _searching_while_editing(server.url, brief, text, 4 if quick else 12)
     return {
+        "searching_while_editing": during_edits,
         "full_build": {
             "seconds": round(full["seconds"], 1),
             "chunks": chunks,
@@ -288,6 +392,39 @@ def _builds(settings: ServiceSettings, *, quick: bool) -> dict[str, Any]:
             "embedded": embedded,
         },
     }
+
+
+def _searching_while_editing(url: str, brief: Path, text: str, seconds: float) -> dict[str, Any]:
+    """One client searching (distinct queries) for ``seconds`` while nothing changes, then for
+    as long again while a brief is edited every 2 s under `kb serve` (each edit is re-indexed
+    and the site rebuilt by child processes): its p50 and p99 in both."""
+    import httpx
+
+    queries = itertools.cycle(_distinct_queries()[::-1])
+
+    def probe(until: float, edit: bool) -> dict[str, float]:
+        ms: list[float] = []
+        next_edit, n = time.perf_counter(), 0
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.perf_counter() < until:
+                if edit and time.perf_counter() >= next_edit:
+                    n += 1
+                    brief.write_text(
+                        text.replace(
+                            "## Common pitfalls\n", f"## Common pitfalls\n\nBench edit number {n}.\n", 1
+                        ),
+                        encoding="utf-8",
+                    )
+                    next_edit += 2.0
+                started = time.perf_counter()
+                client.get("/api/search", params={"q": next(queries)})
+                ms.append((time.perf_counter() - started) * 1000)
+        p = _percentiles(ms)
+        return {"p50_ms": p["p50"], "p99_ms": p["p99"], "n": p["n"]}
+
+    quiet = probe(time.perf_counter() + seconds, edit=False)
+    editing = probe(time.perf_counter() + seconds, edit=True)
+    return {"quiet": quiet, "editing": editing, "p99_ratio": round(editing["p99_ms"] / quiet["p99_ms"], 2)}
 
 
 def _timed_child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:

@@ -22,6 +22,18 @@ def get_searcher(live: Annotated[LiveIndex, Depends(get_live_index)]) -> Searche
     return searcher
 
 
+NOT_JSON = "send the search as a JSON object with Content-Type: application/json"
+
+
+def require_json(request: Request) -> None:
+    """415 for a body that is not declared JSON: FastAPI would read a form or plain text as
+    no body at all and answer that `q` is missing, which sends the client the wrong way."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    # The same media types FastAPI itself reads as JSON.
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise HTTPException(415, detail=NOT_JSON)
+
+
 def get_query_log(request: Request) -> QueryLog | None:
     return request.app.state.query_log
 

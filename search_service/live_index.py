@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -58,7 +61,7 @@ class LiveIndex:
                 return False
             self.searcher, self.error = searcher, None
             self._refused.pop(wanted, None)
-            log.info("serving index version %s (%d chunks)", wanted, len(searcher.data.chunks))
+            log.debug("serving index version %s (%d chunks)", wanted, len(searcher.data.chunks))
             return True
 
     async def watch(self, interval: float) -> None:
@@ -122,27 +125,32 @@ def _backoff(settings: ServiceSettings, attempts: int) -> float:
 
 class DocsWatcher:
     """While `kb serve` runs, rebuild what an edit makes stale: the index first (the API serves
-    it as soon as it is live), then the site. Uses the already-loaded model, so an edited brief
-    is searchable within seconds. Invalid content is reported and waits for the next edit; any
-    other failure (a full disk, say) is reported and retried with backoff."""
+    it as soon as it is live), then the site.
 
-    def __init__(self, live: LiveIndex):
+    Edits are debounced (a save that touches several files is one rebuild). By default each
+    step runs in a child process at lower priority (search_service.rebuild), so searches keep
+    their speed while an edit is embedded; a server given an embedder object (tests, embedding
+    services) rebuilds in process with it. Invalid content is reported and waits for the next
+    edit; any other failure (a full disk, say) is reported and retried with backoff."""
+
+    def __init__(self, live: LiveIndex, in_process: bool = False):
         self.live = live
+        self.in_process = in_process
         self._seen = document_hashes(live.settings.docs_dir)
         self._attempts = 0
         self._retry_at = 0.0
 
     def rebuild_if_changed(self) -> bool:
-        from kb.workflow import update_index, update_site
-
-        hashes = document_hashes(self.live.settings.docs_dir)
+        hashes = self._settled(document_hashes(self.live.settings.docs_dir))
         if hashes == self._seen or time.monotonic() < self._retry_at:
             return False
+        started = time.monotonic()
         try:
-            update_index(self.live.settings, embedder=self.live.embedder)
-            self.live.refresh()
-            update_site(self.live.settings, searcher=self.live.searcher)
-        except KBError as exc:  # the content itself: nothing to retry until it is edited again
+            self._step("index")
+            self.live.refresh()  # searchable now; the site follows
+            self._announce(hashes, time.monotonic() - started)
+            self._step("site")
+        except ContentProblems as exc:  # the content itself: nothing to retry until edited
             self._seen, self._attempts = hashes, 0
             self.live.error = f"content changed but was not rebuilt: {exc}"
             log.error("%s", self.live.error)
@@ -151,10 +159,22 @@ class DocsWatcher:
             self._retry_at = time.monotonic() + _backoff(self.live.settings, self._attempts)
             self.live.error = f"content changed but the rebuild failed, retrying: {describe(exc)}"
             if self._attempts == 1:
-                log.error("%s", self.live.error, exc_info=True)
+                log.error("%s", self.live.error, exc_info=not isinstance(exc, KBError))
         else:
             self._seen, self._attempts = hashes, 0
         return True
+
+    def _announce(self, hashes: dict[str, str], seconds: float) -> None:
+        """The one line `kb serve` prints per rebuild, once the edit is searchable."""
+        changed = sum(1 for d in hashes.keys() | self._seen.keys() if hashes.get(d) != self._seen.get(d))
+        searcher = self.live.searcher
+        log.info(
+            "rebuilt in %.1f s: %d document%s changed, %d sections searchable (the site follows)",
+            seconds,
+            changed,
+            "" if changed == 1 else "s",
+            len(searcher.data.chunks) if searcher else 0,
+        )
 
     async def watch(self, interval: float) -> None:
         while True:
@@ -163,3 +183,48 @@ class DocsWatcher:
                 await asyncio.to_thread(self.rebuild_if_changed)
             except Exception:  # noqa: BLE001 - the loop outlives any single failure
                 log.exception("checking the docs for edits failed")
+
+    def _settled(self, hashes: dict[str, str]) -> dict[str, str]:
+        """The docs once they stop changing (an editor saving several files, a git checkout):
+        re-read every 0.2 s until two reads agree, for at most 2 s."""
+        deadline = time.monotonic() + 2.0
+        while hashes != self._seen and time.monotonic() < deadline:
+            time.sleep(0.2)
+            again = document_hashes(self.live.settings.docs_dir)
+            if again == hashes:
+                break
+            hashes = again
+        return hashes
+
+    def _step(self, step: str) -> None:
+        if self.in_process:
+            from kb.errors import ContentError
+            from kb.workflow import update_index, update_site
+
+            try:
+                if step == "index":
+                    update_index(self.live.settings, embedder=self.live.embedder)
+                else:
+                    update_site(self.live.settings, searcher=self.live.searcher)
+            except ContentError as exc:
+                raise ContentProblems(str(exc)) from exc
+            return
+        from search_service.rebuild import CONTENT_PROBLEMS
+
+        env = {**os.environ, **self.live.settings.as_env()}
+        proc = subprocess.run(
+            [sys.executable, "-m", "search_service.rebuild", step], env=env, capture_output=True, text=True
+        )
+        said = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        if proc.returncode == CONTENT_PROBLEMS:
+            raise ContentProblems(said)
+        if proc.returncode != 0:
+            raise RebuildFailed(f"the {step} rebuild failed: {said}")
+
+
+class ContentProblems(KBError):
+    """The edited content does not pass kb check; the next edit may fix it."""
+
+
+class RebuildFailed(KBError):
+    """A rebuild step failed for another reason (disk, permissions...): retried with backoff."""

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.embedding import Embedder
 from kb.gaps import QueryLog, query_log_path
@@ -23,8 +25,10 @@ from kb.taxonomy import load_taxonomy
 from kb.workflow import embedder_for
 from search_service.caching import HttpCaching
 from search_service.edges import HttpEdges
+from search_service.limits import RequestLimits
 from search_service.live_index import DocsWatcher, LiveIndex
-from search_service.routes import build_router
+from search_service.routes import DOCS_ASSETS, SWAGGER_UI_FILES, UNDECODABLE_BODY, build_router
+from search_service.schemas import refusal
 from search_service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -56,8 +60,10 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
         app.state.live_index = live
         tasks = [asyncio.create_task(live.watch(settings.reload_interval))]
         if settings.watch:
-            docs = DocsWatcher(live)
-            tasks.append(asyncio.create_task(docs.watch(settings.reload_interval)))
+            # An embedder object given to the app cannot be handed to a child process.
+            docs = DocsWatcher(live, in_process=embedder is not None)
+            # Edits are looked for twice a second at least: an edit is searchable in seconds.
+            tasks.append(asyncio.create_task(docs.watch(min(settings.reload_interval, 0.5))))
         try:
             yield
         finally:
@@ -72,6 +78,9 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
         summary="Hybrid semantic search over practice briefs and program pages.",
         version="1",
         lifespan=lifespan,
+        # /docs is served from installed files (routes.api_docs), not FastAPI's CDN page.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.query_log = query_log
     if settings.cors_origins:
@@ -85,17 +94,29 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
     # Level 6 compresses HTML, CSS, JS and JSON to about a fifth, at a third of level 9's cost.
     app.add_middleware(HttpCaching)
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    # Limits before any of the app's work (and inside HttpEdges, so refusals carry its headers).
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_active=settings.threads + settings.max_waiting,
+    )
     # Outside compression: HEAD and OPTIONS on the API's routes, security headers on everything.
     app.add_middleware(HttpEdges, routes=app.routes)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # One readable sentence per problem, never the raw input echoed back at length.
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"] if p not in ("query", "body"))
-            parts.append(f"{where}: {err['msg']}" if where else err["msg"])
-        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+        detail = "; ".join(dict.fromkeys(refusal(err) for err in exc.errors()))
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI answers a JSON body it cannot decode (bytes that are not UTF-8, a charset it
+        # does not read) with a 400 whose words do not say what to send instead.
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            exc = StarletteHTTPException(400, detail=UNDECODABLE_BODY, headers=exc.headers)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -103,6 +124,7 @@ def create_app(settings: ServiceSettings | None = None, embedder: Embedder | Non
         return JSONResponse({"detail": "internal error; the incident is logged"}, status_code=500)
 
     app.include_router(build_router(taxonomy))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI_FILES), name="docs-assets")
     # The built site, last so that the API routes win; html=True serves index.html for folders.
     app.mount("/", StaticFiles(directory=settings.site_dir, html=True, check_dir=False), name="site")
     return app

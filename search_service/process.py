@@ -35,10 +35,13 @@ class ServerProcess:
     def start(self, timeout: float = 180) -> ServerProcess:
         s = self.settings
         env = {**os.environ, **s.as_env(), "HF_HUB_OFFLINE": "1", "NO_MKDOCS_2_WARNING": "1"}
+        # The child reads the same settings from KB_* and starts uvicorn as `kb serve` does.
         code = (
             "import uvicorn; from search_service.main import create_app; "
-            f"uvicorn.run(create_app(), host='127.0.0.1', port={self.port}, "
-            "log_level='warning')"
+            "from search_service.limits import server_options; "
+            "from search_service.settings import ServiceSettings; s = ServiceSettings(); "
+            f"uvicorn.run(create_app(s), host='127.0.0.1', port={self.port}, "
+            "log_level='warning', **server_options(s))"
         )
         out = self.log.open("w") if self.log else subprocess.DEVNULL
         started = time.perf_counter()

@@ -10,18 +10,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+import fastapi_offline
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Query as Param
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from kb.errors import InvalidQuery, UnknownDocument
 from kb.facets import facet_schema
 from kb.gaps import QueryLog
 from kb.search import MAX_K, Query, Searcher
 from kb.taxonomy import Taxonomy
-from search_service.deps import LiveIndexDep, QueryLogDep, SearcherDep
+from search_service.deps import NOT_JSON, LiveIndexDep, QueryLogDep, SearcherDep, require_json
 from search_service.edges import NOT_FOUND_ROUTE, allowed_methods
 from search_service.schemas import (
+    BOUNDS,
     Area,
     ErrorResponse,
     Health,
@@ -35,7 +38,18 @@ from search_service.schemas import (
 
 log = logging.getLogger(__name__)
 _HIT_FIELDS = tuple(SearchHit.model_fields)
-_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+# Every refusal a route can give, in its OpenAPI `responses`: a client (and schemathesis's
+# status_code_conformance check) can rely on no other status coming back.
+UNDECODABLE_BODY = "the body could not be decoded: send UTF-8 JSON with Content-Type: application/json"
+_REFUSED = {"model": ErrorResponse, "description": "Bad input; the detail says what is allowed"}
+_LOADING = {"model": ErrorResponse, "description": "The index is still loading, or the server is busy"}
+_ERRORS: dict[int | str, dict[str, Any]] = {422: _REFUSED, 503: _LOADING}
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": UNDECODABLE_BODY},
+    413: {"model": ErrorResponse, "description": "The body is larger than the server takes"},
+    415: {"model": ErrorResponse, "description": NOT_JSON},
+    **_ERRORS,
+}
 
 
 def _search(searcher: Searcher, req: SearchParams, query_log: QueryLog | None) -> Response:
@@ -72,7 +86,9 @@ def _search(searcher: Searcher, req: SearchParams, query_log: QueryLog | None) -
 def build_router(taxonomy: Taxonomy) -> APIRouter:
     """The API's routes; the search request model comes from the taxonomy's filters."""
     router = APIRouter()
-    SearchRequest = search_request_model(facet_schema(taxonomy))  # noqa: N806
+    facets = facet_schema(taxonomy)
+    SearchQuery = search_request_model(facets)  # noqa: N806
+    SearchRequest = search_request_model(facets, json_body=True)  # noqa: N806
 
     @router.get(
         "/api/search", response_model=SearchResponse, responses=_ERRORS, summary="Hybrid semantic search"
@@ -80,18 +96,46 @@ def build_router(taxonomy: Taxonomy) -> APIRouter:
     def search_get(
         searcher: SearcherDep,
         query_log: QueryLogDep,
-        req: Annotated[SearchRequest, Param()],  # type: ignore[valid-type]
+        req: Annotated[SearchQuery, Param()],  # type: ignore[valid-type]
     ) -> Response:
         return _search(searcher, req, query_log)
 
     @router.post(
         "/api/search",
         response_model=SearchResponse,
-        responses=_ERRORS,
+        responses=_BODY_ERRORS,
         summary="Hybrid semantic search (JSON body)",
+        # Before the body is read as the model: a form or plain text is a 415 that says to send
+        # JSON, not a 422 about a missing field.
+        dependencies=[Depends(require_json)],
     )
     def search_post(searcher: SearcherDep, query_log: QueryLogDep, req: SearchRequest) -> Response:  # type: ignore[valid-type]
         return _search(searcher, req, query_log)
+
+    # The document types are the taxonomy's, so this route is built here too, its enum with it.
+    types = {"items": {"type": "string", "enum": list(taxonomy.type_slugs)}}
+
+    @router.get(
+        "/api/docs/{doc_id:path}/related",
+        response_model=RelatedResponse,
+        responses={404: {"model": ErrorResponse, "description": "No document with this id"}, **_ERRORS},
+        summary="Documents most similar to this one",
+    )
+    def related(
+        searcher: SearcherDep,
+        doc_id: str,
+        k: Annotated[int, Param(ge=BOUNDS["k"][0], le=BOUNDS["k"][1], description=f"1-{MAX_K}")] = 5,
+        type: Annotated[  # noqa: A002 - the query parameter's public name
+            list[str], Param(description="Only these document types", json_schema_extra=types)
+        ] = [],  # noqa: B006
+    ) -> RelatedResponse:
+        try:
+            found = searcher.related(doc_id, k=k, types=tuple(type))
+        except UnknownDocument as exc:
+            raise HTTPException(404, detail=str(exc)) from None
+        except InvalidQuery as exc:
+            raise HTTPException(422, detail=str(exc)) from None
+        return RelatedResponse(id=doc_id, results=[asdict(r) for r in found])
 
     router.include_router(_static_routes)
 
@@ -125,6 +169,23 @@ def build_router(taxonomy: Taxonomy) -> APIRouter:
 
 _static_routes = APIRouter()
 
+# Swagger UI's files as the fastapi-offline package installs them (a current Swagger UI 5, which
+# reads OpenAPI 3.1): /docs needs no CDN, so it works offline and runs no third party's script.
+SWAGGER_UI_FILES = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS = "/docs/assets"
+
+
+@_static_routes.get("/docs", include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} - API",
+        swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+    )
+
 
 @_static_routes.get(
     "/api/areas",
@@ -138,27 +199,6 @@ def areas(searcher: SearcherDep) -> list[Area]:
         Area(slug=a.slug, name=a.name, description=a.description, count=counts[a.slug])
         for a in searcher.taxonomy.core_areas
     ]
-
-
-@_static_routes.get(
-    "/api/docs/{doc_id:path}/related",
-    response_model=RelatedResponse,
-    responses={404: {"model": ErrorResponse}, **_ERRORS},
-    summary="Documents most similar to this one",
-)
-def related(
-    searcher: SearcherDep,
-    doc_id: str,
-    k: Annotated[int, Param(description=f"1-{MAX_K}")] = 5,
-    type: Annotated[list[str], Param(description="Only these document types")] = [],  # noqa: B006
-) -> RelatedResponse:
-    try:
-        found = searcher.related(doc_id, k=k, types=tuple(type))
-    except UnknownDocument as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-    except InvalidQuery as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    return RelatedResponse(id=doc_id, results=[asdict(r) for r in found])
 
 
 @_static_routes.get("/healthz", response_model=Health, summary="The process is up")

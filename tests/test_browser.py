@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import MKDOCS, ROOT, brief_text, require, write_tree
+from conftest import CHROMIUM, CHROMIUM_ARGS, MKDOCS, ROOT, brief_text, require, write_tree
 
 from kb.documents import parse_documents
 from kb.index import build_index
@@ -22,30 +22,7 @@ from search_service.process import ServerProcess, free_port
 from search_service.settings import ServiceSettings
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    require(CHROMIUM.exists(), "Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -576,7 +553,10 @@ def browser_with_scrollbars(browser):
     """Chromium as people run it: headless Playwright hides scrollbars, and a scrollbar that
     appears as results arrive is one of the shifts this must catch."""
     b = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=ARGS, headless=True, ignore_default_args=["--hide-scrollbars"]
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        ignore_default_args=["--hide-scrollbars"],
     )
     yield b
     b.close()

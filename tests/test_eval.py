@@ -111,20 +111,19 @@ def test_builtin_search_is_evaluated_on_the_real_lunr_index(report):
     assert any(row["builtin"] != row["hybrid"] for row in report["per_query"])
 
 
-def test_the_int8_encoder_moves_held_out_quality_by_less_than_0005(real_env, tmp_path):
-    """The server encodes with the int8 copy of the ONNX export only because this holds: the
-    same content indexed and queried in fp32 scores within 0.005 nDCG@10 on the held-out set
-    (and on the training set)."""
+def test_the_int8_encoder_moves_quality_by_less_than_0005(real_env, tmp_path):
+    """The int8 copy of the export (KB_EMBEDDER=onnx-int8) against the served fp32: the same
+    content indexed and queried each way scores within 0.005 nDCG@10 on both golden sets."""
     from kb.workflow import embedder_for, open_searcher, update_index
 
     settings, searcher, _ = real_env
-    assert searcher.embedder.backend == "onnx-int8"
-    fp32 = settings.model_copy(update={"embedder": "onnx", "index_dir": tmp_path / "fp32"})
-    update_index(fp32, embedder=embedder_for(fp32, threads=2))
-    exact = open_searcher(fp32)
-    assert exact.embedder.backend == "onnx-fp32"
+    assert searcher.embedder.backend == "onnx-fp32"
+    int8 = settings.model_copy(update={"embedder": "onnx-int8", "index_dir": tmp_path / "int8"})
+    update_index(int8, embedder=embedder_for(int8, threads=2))
+    quantized = open_searcher(int8)
+    assert quantized.embedder.backend == "onnx-int8"
     for golden in (HOLDOUT, DEFAULT_GOLDEN):
-        quantized = evaluate(searcher, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
-        full = evaluate(exact, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
-        print(f"\n{golden.name}: int8 {quantized:.3f}, fp32 {full:.3f}")
-        assert abs(quantized - full) < 0.005
+        low = evaluate(quantized, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
+        full = evaluate(searcher, golden, settings.site_dir)["methods"]["hybrid"]["ndcg@10"]
+        print(f"\n{golden.name}: int8 {low:.3f}, fp32 {full:.3f}")
+        assert abs(low - full) < 0.005

@@ -204,3 +204,40 @@ def test_without_onnx_runtime_the_encoder_falls_back_to_torch(monkeypatch, tmp_p
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     embedder = make_embedder(backend="onnx", cache_dir=tmp_path)
     assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == "torch"
+
+
+def test_kb_serve_rebuilds_an_edit_in_a_child_process_and_the_site_follows(real_env, tmp_path):
+    """Under `kb serve` (watch on, no embedder object), an edit is embedded by a child process
+    (search_service.rebuild) while the server keeps answering; the page is rebuilt after."""
+    import time
+
+    from search_service.process import ServerProcess
+
+    settings, _, _ = real_env
+    docs = shutil.copytree(settings.docs_dir, tmp_path / "docs")
+    index = shutil.copytree(settings.index_dir, tmp_path / "index")
+    site = shutil.copytree(settings.site_dir, tmp_path / "site")
+    served = settings.model_copy(
+        update={"docs_dir": docs, "index_dir": index, "site_dir": site, "watch": True, "reload_interval": 0.2}
+    )
+    with ServerProcess(served, tmp_path / "server.log") as server:
+        brief = docs / "briefs" / "witness-cooperation.md"
+        brief.write_text(
+            brief.read_text().replace(
+                "## Common pitfalls\n", "## Common pitfalls\n\nQuokka interviews in pairs.\n", 1
+            )
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            hits = server.search(q="quokka interviews", k=1)
+            if hits and "Quokka" in hits[0]["snippet"]:
+                break
+            assert time.monotonic() < deadline, "the edit was not searchable within 60 s"
+            assert server.search(q="witnesses afraid", k=1)  # answering all along
+            time.sleep(0.1)
+        assert hits[0]["id"] == "briefs/witness-cooperation"
+        page = site / "briefs" / "witness-cooperation" / "index.html"
+        deadline = time.monotonic() + 120
+        while "Quokka" not in page.read_text():
+            assert time.monotonic() < deadline, "the page was not rebuilt"
+            time.sleep(0.2)

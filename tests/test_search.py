@@ -195,3 +195,19 @@ def test_a_section_holding_every_word_of_the_query_is_at_least_a_weak_match():
     assert judge(0.30, True, False, t) == "none"
     assert judge(0.30, True, False, t, covered=True) == "weak"
     assert judge(0.30, True, True, t, covered=True) == "none"  # another language stays none
+
+
+def test_no_shared_word_and_a_faint_likeness_is_no_match():
+    from kb.matching import Thresholds, judge
+
+    t = Thresholds(
+        none_below=0.36,
+        weak_below=0.44,
+        needs_shared_word=False,
+        document_min_similarity=0.25,
+        language_confidence=0.55,
+        unknown_share=0.5,
+    )
+    assert judge(0.40, False, False, t) == "none"  # "jjjj kkkk": nothing in common
+    assert judge(0.40, True, False, t) == "weak"
+    assert judge(0.50, False, False, t) == "good"  # close in meaning, other words: a match

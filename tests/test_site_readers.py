@@ -245,3 +245,29 @@ def test_a_plain_mkdocs_build_reads_kb_site_url(monkeypatch):
     assert load_config(str(MKDOCS)).site_url == "https://kb.example.org/"
     monkeypatch.setenv("KB_SITE_URL", "http://127.0.0.1:9000/")
     assert Settings().public_url == "http://127.0.0.1:9000/"
+
+
+def test_every_document_says_when_it_was_last_reviewed_under_its_title(real_env, docs):
+    settings, _, _ = real_env
+    missing = []
+    for doc in docs.values():
+        if not doc.meta.updated or doc.id in ("index", "search"):  # pages, not documents
+            continue
+        text = (settings.site_dir / page_path(doc.id) / "index.html").read_text()
+        lead = text.split('id="page-summary"', 1)[-1]
+        reviewed = f'Last reviewed <time datetime="{doc.meta.updated}">'
+        if reviewed not in lead or ("<h2" in lead and lead.index(reviewed) > lead.index("<h2")):
+            missing.append(doc.id)
+    assert missing == []
+
+
+def test_edit_links_follow_kb_repo_url(tiny_site, monkeypatch):
+    settings, searcher = tiny_site
+    monkeypatch.delenv("KB_REPO_URL", raising=False)
+    assert update_site(settings, searcher=searcher, force=True)
+    page = (settings.site_dir / "briefs" / "gvi" / "index.html").read_text()
+    assert "/edit/" not in page  # no repository configured: no edit links
+    monkeypatch.setenv("KB_REPO_URL", "https://github.com/example/psp-kb")
+    assert update_site(settings, searcher=searcher, force=True)
+    page = (settings.site_dir / "briefs" / "gvi" / "index.html").read_text()
+    assert 'href="https://github.com/example/psp-kb/edit/main/docs/briefs/gvi.md"' in page
