@@ -8,11 +8,13 @@ that needs the model or the browser may skip: a missing prerequisite fails the r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -310,3 +312,59 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@contextlib.contextmanager
+def uvicorn_on_a_thread(config) -> Iterator[str]:
+    """A real uvicorn server for ``config`` on a daemon thread, its URL once /readyz answers."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{config.port}"
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                break
+        assert time.monotonic() < deadline, "the server did not become ready"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def wait_ready(client, timeout: float = 10) -> dict:
+    """The /readyz body once the app (a TestClient) is ready; fails after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = client.get("/readyz")
+        if r.status_code == 200:
+            return r.json()
+        time.sleep(0.05)
+    raise AssertionError(f"not ready: {r.json()}")
+
+
+@pytest.fixture
+def client(tiny_settings, fake_embedder):
+    """The app over a tiny index (fake embedder) and a one-page site, ready to answer."""
+    from fastapi.testclient import TestClient
+
+    from kb.workflow import update_index
+    from search_service.main import create_app
+
+    update_index(tiny_settings, embedder=fake_embedder)
+    tiny_settings.site_dir.mkdir()
+    (tiny_settings.site_dir / "index.html").write_text("<h1>the site</h1>")
+    with TestClient(create_app(tiny_settings, embedder=fake_embedder)) as c:
+        wait_ready(c)
+        yield c

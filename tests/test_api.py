@@ -5,32 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import wait_ready
 from fastapi.testclient import TestClient
 
 from kb.index import current_version
 from kb.workflow import update_index
 from search_service.main import create_app
 from search_service.settings import ServiceSettings
-
-
-def wait_ready(client: TestClient, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = client.get("/readyz")
-        if r.status_code == 200:
-            return r.json()
-        time.sleep(0.05)
-    raise AssertionError(f"not ready: {r.json()}")
-
-
-@pytest.fixture
-def client(tiny_settings, fake_embedder):
-    update_index(tiny_settings, embedder=fake_embedder)
-    tiny_settings.site_dir.mkdir()
-    (tiny_settings.site_dir / "index.html").write_text("<h1>the site</h1>")
-    with TestClient(create_app(tiny_settings, embedder=fake_embedder)) as c:
-        wait_ready(c)
-        yield c
 
 
 def test_search_response_shape(client):

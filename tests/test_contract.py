@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import schemathesis
 import uvicorn
-from conftest import MKDOCS, FakeEmbedder, tiny_tree
+from conftest import MKDOCS, FakeEmbedder, tiny_tree, uvicorn_on_a_thread
 from hypothesis import settings
 
 from kb.errors import InvalidQuery
@@ -46,27 +44,11 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     update_index(settings_, embedder=embedder)
     settings_.site_dir.mkdir()
     (settings_.site_dir / "index.html").write_text("<h1>the site</h1>")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings_, embedder=embedder), host="127.0.0.1", port=port, log_level="warning"
-        )
+    config = uvicorn.Config(
+        create_app(settings_, embedder=embedder), host="127.0.0.1", port=free_port(), log_level="warning"
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(0.05)
-    try:
+    with uvicorn_on_a_thread(config) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def filter_case(context, case) -> bool:

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import MKDOCS, ROOT, tiny_tree
+from conftest import MKDOCS, ROOT, tiny_tree, wait_ready
 from fastapi.testclient import TestClient
-from test_api import wait_ready
 
 import kb.search as search_module
 from kb.facets import facet_schema

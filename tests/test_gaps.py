@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from conftest import wait_ready
 from fastapi.testclient import TestClient
-from test_api import wait_ready
 from typer.testing import CliRunner
 
 from kb.cli import app as cli

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import uvicorn
-from conftest import MKDOCS, ROOT, FakeEmbedder
+from conftest import MKDOCS, ROOT, FakeEmbedder, uvicorn_on_a_thread
 from typer.testing import CliRunner
 
 import kb.workflow
@@ -53,22 +53,8 @@ def serving(settings, embedder) -> Iterator[str]:
         log_level="warning",
         **server_options(settings),
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{config.port}"
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                break
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(0.05)
-    try:
+    with uvicorn_on_a_thread(config) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture

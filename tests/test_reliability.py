@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, wait_ready
 from fastapi.testclient import TestClient
-from test_api import wait_ready
 
 import search_service.live_index as live_index
 from kb.index import current_version
@@ -116,16 +115,6 @@ def test_the_docs_watcher_survives_a_failed_rebuild_and_retries_it(tiny_settings
         _until(lambda: c.get("/readyz").json()["index_version"] != old, 30)
         hits = c.get("/api/search", params={"q": "quokka"}).json()["results"]
         assert hits and hits[0]["id"] == "briefs/cameras"
-
-
-@pytest.fixture
-def client(tiny_settings, fake_embedder):
-    update_index(tiny_settings, embedder=fake_embedder)
-    tiny_settings.site_dir.mkdir()
-    (tiny_settings.site_dir / "index.html").write_text("<h1>the site</h1>")
-    with TestClient(create_app(tiny_settings, embedder=fake_embedder)) as c:
-        wait_ready(c)
-        yield c
 
 
 def test_http_edges_head_options_json_404_and_security_headers(client):

@@ -7,6 +7,7 @@ from conftest import brief_text, write_tree
 
 from kb.errors import InvalidQuery
 from kb.fusion import reciprocal_rank_fusion
+from kb.matching import Thresholds
 from kb.search import Query
 from kb.snippets import make_snippet
 from kb.workflow import open_searcher, update_index
@@ -175,7 +176,7 @@ def test_any_folder_of_markdown_can_be_indexed(tmp_path, fake_embedder):
 
 def test_a_section_holding_every_word_of_the_query_is_at_least_a_weak_match():
     from kb.lexical import LexicalIndex
-    from kb.matching import Thresholds, judge
+    from kb.matching import judge
 
     index = LexicalIndex.build(
         ["clergy walking the streets at night", "streets and lights", "night shift staffing"]
@@ -184,30 +185,26 @@ def test_a_section_holding_every_word_of_the_query_is_at_least_a_weak_match():
     assert index.covering("streets at night").tolist() == [0]  # both terms in one section only
     assert index.covering("night").tolist() == []  # one word proves nothing
     assert index.covering("night pizza").tolist() == []  # a word the corpus lacks
-    t = Thresholds(
-        none_below=0.36,
-        weak_below=0.44,
-        needs_shared_word=False,
-        document_min_similarity=0.25,
-        language_confidence=0.55,
-        unknown_share=0.5,
-    )
+    t = THRESHOLDS
     assert judge(0.30, True, False, t) == "none"
     assert judge(0.30, True, False, t, covered=True) == "weak"
     assert judge(0.30, True, True, t, covered=True) == "none"  # another language stays none
 
 
 def test_no_shared_word_and_a_faint_likeness_is_no_match():
-    from kb.matching import Thresholds, judge
+    from kb.matching import judge
 
-    t = Thresholds(
-        none_below=0.36,
-        weak_below=0.44,
-        needs_shared_word=False,
-        document_min_similarity=0.25,
-        language_confidence=0.55,
-        unknown_share=0.5,
-    )
+    t = THRESHOLDS
     assert judge(0.40, False, False, t) == "none"  # "jjjj kkkk": nothing in common
     assert judge(0.40, True, False, t) == "weak"
     assert judge(0.50, False, False, t) == "good"  # close in meaning, other words: a match
+
+
+THRESHOLDS = Thresholds(
+    none_below=0.36,
+    weak_below=0.44,
+    needs_shared_word=False,
+    document_min_similarity=0.25,
+    language_confidence=0.55,
+    unknown_share=0.5,
+)
